@@ -1,0 +1,51 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is a step of those.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE := wastetrail.settings
+
+.PHONY: setup run test test-fast bench lint messages clean
+
+setup: $(VENV)/.installed wastetrail/static/build/.built
+	$(BIN)/wastetrail migrate --noinput -v 0
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip==25.3
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+wastetrail/static/build/.built: node_modules/.installed frontend/build.mjs $(wildcard frontend/src/*)
+	node frontend/build.mjs
+	touch $@
+
+# The local demo runs in debug mode unless a SECRET_KEY is provided.
+run: setup
+	DEBUG=$${DEBUG:-$${SECRET_KEY:+0}} DEBUG=$${DEBUG:-1} $(BIN)/wastetrail demo --if-empty
+	DEBUG=$${DEBUG:-$${SECRET_KEY:+0}} DEBUG=$${DEBUG:-1} $(BIN)/wastetrail serve --port $(PORT)
+
+test: setup
+	DEBUG=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+test-fast: setup
+	DEBUG=1 $(BIN)/python -m pytest -q -m "not browser" $(PYTEST_ARGS)
+
+bench: setup
+	DEBUG=1 $(BIN)/python -m wastetrail.bench
+
+lint: setup
+	$(BIN)/ruff check .
+
+# Developers only (needs GNU gettext): refresh the catalogues after changing UI strings.
+messages: setup
+	cd wastetrail && DEBUG=1 ../$(BIN)/wastetrail makemessages -l zh_Hans --no-obsolete --no-location
+	cd wastetrail && DEBUG=1 ../$(BIN)/wastetrail compilemessages -l zh_Hans
+
+clean:
+	rm -rf $(VENV) node_modules wastetrail/static/build var

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from wastetrail.accounts.models import Organisation, OrganisationKind
+from wastetrail.core.districts import DISTRICT_CHOICES
+
+
+class LoginForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    password = forms.CharField(label=_("Password"), widget=forms.PasswordInput)
+
+
+class OrganisationForm(forms.ModelForm):
+    class Meta:
+        model = Organisation
+        fields = ["name", "kind", "uscc", "district", "address", "contact_name", "contact_phone",
+                  "is_active"]
+
+
+class OrganisationFilterForm(forms.Form):
+    q = forms.CharField(label=_("Search"), required=False)
+    kind = forms.ChoiceField(
+        label=_("Kind"), required=False, choices=[("", _("All kinds"))] + OrganisationKind.choices
+    )
+    district = forms.TypedChoiceField(
+        label=_("District"), required=False, coerce=int, empty_value=None,
+        choices=[("", _("All districts"))] + DISTRICT_CHOICES,
+    )

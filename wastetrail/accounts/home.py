@@ -1,0 +1,60 @@
+"""What each role sees first: the sections of its home page, decided from the actor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from wastetrail.accounts.models import OrganisationKind, Role
+from wastetrail.accounts.policy import Actor
+
+
+@dataclass(frozen=True)
+class HomeLink:
+    label: str
+    url_name: str
+    hint: str = ""
+
+    @property
+    def url(self) -> str:
+        try:
+            return reverse(self.url_name)
+        except NoReverseMatch:  # an app not installed in this deployment
+            return ""
+
+
+ORGANISATIONS = HomeLink(_("Organisations"), "organisations-list", _("Parties registered on the platform"))
+PROJECTS = HomeLink(_("Construction projects"), "projects-list", _("Where waste is produced"))
+SITES = HomeLink(_("Receiving sites"), "sites-list", _("Disposal, recycling, transfer and backfill sites"))
+VEHICLES = HomeLink(_("Vehicles"), "vehicles-list", _("Muck trucks, their seals and terminals"))
+DRIVERS = HomeLink(_("Drivers"), "drivers-list", _("People who drive the trucks"))
+MAP = HomeLink(_("Map"), "map", _("Districts, projects and sites on one map"))
+RULEBOOK = HomeLink(_("Rulebook"), "rulebook", _("Categories, violations, deadlines and the calendar"))
+AUDIT = HomeLink(_("Audit trail"), "audit", _("Every change of state, hash-chained"))
+
+SECTIONS_BY_KIND: dict[str, tuple[str, list[HomeLink]]] = {
+    OrganisationKind.REGULATOR: (_("Supervision"), [MAP, PROJECTS, SITES, VEHICLES, DRIVERS, ORGANISATIONS, RULEBOOK, AUDIT]),
+    OrganisationKind.CONSTRUCTION_UNIT: (_("My projects"), [PROJECTS, SITES, MAP, ORGANISATIONS]),
+    OrganisationKind.DEVELOPER: (_("My projects"), [PROJECTS, SITES, MAP, ORGANISATIONS]),
+    OrganisationKind.TRANSPORT_COMPANY: (_("My fleet"), [VEHICLES, DRIVERS, SITES, MAP, ORGANISATIONS]),
+    OrganisationKind.SITE_OPERATOR: (_("My sites"), [SITES, MAP, ORGANISATIONS]),
+    OrganisationKind.PROPERTY_MANAGER: (_("Decoration waste"), [MAP, SITES, ORGANISATIONS]),
+    OrganisationKind.STREET_OFFICE: (_("Decoration waste"), [MAP, SITES, ORGANISATIONS]),
+    OrganisationKind.HOUSING_AUTHORITY: (_("Property managers"), [ORGANISATIONS, MAP, SITES]),
+    OrganisationKind.HOTLINE: (_("12345 hotline"), [ORGANISATIONS]),
+}
+DRIVER_SECTION = (_("My trips"), [VEHICLES, SITES, MAP])
+
+
+def home_sections(actor: Actor) -> list[tuple[str, str, list[HomeLink]]]:
+    """One section per membership: (organisation name, section title, links)."""
+    sections = []
+    for membership in actor.memberships:
+        if membership.role == Role.DRIVER:
+            title, links = DRIVER_SECTION
+        else:
+            title, links = SECTIONS_BY_KIND[membership.organisation.kind]
+        sections.append((membership.organisation.name, title, [link for link in links if link.url]))
+    return sections

@@ -1,0 +1,201 @@
+"""Writes for organisations, users, memberships, tokens and logins. One transaction each,
+one audit row each."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from wastetrail.accounts.models import (
+    ApiToken,
+    LoginFailure,
+    Membership,
+    Organisation,
+    OrganisationKind,
+    Role,
+    User,
+    hash_token,
+)
+from wastetrail.accounts.policy import (
+    Actor,
+    can_edit_organisation,
+    can_manage_organisations,
+)
+from wastetrail.core.audit.services import audit_record
+from wastetrail.core.modelwrite import snapshot, validated_create, validated_update
+
+ORGANISATION_FIELDS = [
+    "name", "kind", "uscc", "district", "address", "contact_name", "contact_phone", "is_active",
+]
+# Only a regulator administrator may change what kind of party an organisation is or its code.
+ORGANISATION_FIELDS_FOR_REGULATOR_ONLY = {"kind", "uscc", "is_active"}
+
+
+def organisation_create(*, actor: Actor, **fields) -> Organisation:
+    actor.require(can_manage_organisations(actor))
+    unknown = set(fields) - set(ORGANISATION_FIELDS)
+    if unknown:
+        raise ValidationError({name: _("Unknown field.") for name in unknown})
+    if fields.get("uscc"):
+        fields["uscc"] = fields["uscc"].strip().upper()
+    with transaction.atomic():
+        organisation = validated_create(Organisation, **fields)
+        audit_record(
+            actor=actor.user, action="organisation.create", target=organisation,
+            data=snapshot(organisation, ORGANISATION_FIELDS),
+        )
+    return organisation
+
+
+def organisation_update(*, actor: Actor, organisation: Organisation, **changes) -> Organisation:
+    actor.require(can_edit_organisation(actor, organisation))
+    unknown = set(changes) - set(ORGANISATION_FIELDS)
+    if unknown:
+        raise ValidationError({name: _("Unknown field.") for name in unknown})
+    if not actor.is_regulator_admin:
+        restricted = {
+            name for name in ORGANISATION_FIELDS_FOR_REGULATOR_ONLY & set(changes)
+            if changes[name] != getattr(organisation, name)
+        }
+        if restricted:
+            raise ValidationError(
+                {name: _("Only the regulator can change this field.") for name in restricted}
+            )
+    if changes.get("uscc"):
+        changes["uscc"] = changes["uscc"].strip().upper()
+    with transaction.atomic():
+        organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+        diff = validated_update(organisation, changes)
+        if diff:
+            audit_record(
+                actor=actor.user, action="organisation.update", target=organisation, data=diff,
+            )
+    return organisation
+
+
+def user_create(
+    *,
+    actor: Actor | None,
+    username: str,
+    password: str,
+    organisation: Organisation,
+    role: str,
+    display_name: str = "",
+    phone: str = "",
+    email: str = "",
+) -> User:
+    """Create a person and their membership. ``actor`` None means a system command."""
+    if actor is not None:
+        actor.require(actor.is_regulator_admin or actor.is_admin_of(organisation.pk))
+    if role == Role.DRIVER and organisation.kind != OrganisationKind.TRANSPORT_COMPANY:
+        raise ValidationError({"role": _("Only a transport company has drivers.")})
+    user = User(username=username, display_name=display_name, phone=phone, email=email)
+    errors: dict[str, list[str]] = {}
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        errors["password"] = exc.messages
+    try:
+        user.full_clean(exclude=["password"])
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save()
+        membership = validated_create(Membership, user=user, organisation=organisation, role=role)
+        audit_record(
+            actor=actor.user if actor else None, action="user.create", target=user,
+            organisation=organisation,
+            data={"username": username, "organisation": organisation.pk, "role": membership.role},
+        )
+    return user
+
+
+# --- login ----------------------------------------------------------------------------------
+class LoginThrottled(Exception):
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds
+
+
+def _recent_failures(username: str, ip_address: str | None):
+    since = timezone.now() - dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    match = Q(username=username.lower())
+    if ip_address:
+        match |= Q(ip_address=ip_address)
+    return LoginFailure.objects.filter(match, at__gte=since)
+
+
+def login_check(*, username: str, password: str, ip_address: str | None, request=None) -> User | None:
+    """Authenticate unless the username or address is locked out.
+
+    Returns the user, or None for wrong credentials (which counts as a failure); raises
+    LoginThrottled while too many recent failures exist. A lock-out never reveals whether
+    the username exists.
+    """
+    recent = list(_recent_failures(username, ip_address).order_by("at").values_list("at", flat=True))
+    by_limit = settings.LOGIN_MAX_FAILURES
+    if len(recent) >= by_limit:
+        unlock_at = recent[-by_limit] + dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+        raise LoginThrottled(max(1, int((unlock_at - timezone.now()).total_seconds())))
+    user = authenticate(request, username=username, password=password)
+    if user is None:
+        LoginFailure.objects.create(username=username.lower(), ip_address=ip_address, at=timezone.now())
+        return None
+    LoginFailure.objects.filter(username=username.lower()).delete()
+    return user
+
+
+# --- API tokens -----------------------------------------------------------------------------
+TOKEN_PREFIX = "wt_"
+
+
+def api_token_create(*, actor: Actor, name: str) -> tuple[ApiToken, str]:
+    """Create a token for the acting user; the plain secret is returned once, never stored."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError({"name": _("Give the token a name, such as the system that uses it.")})
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = ApiToken.objects.create(
+            user=actor.user, name=name[:80], prefix=secret[:10], token_hash=hash_token(secret)
+        )
+        audit_record(actor=actor.user, action="api_token.create", target=token, data={"name": token.name})
+    return token, secret
+
+
+def api_token_revoke(*, actor: Actor, token: ApiToken) -> None:
+    actor.require(token.user_id == actor.user.pk or actor.is_regulator_admin)
+    with transaction.atomic():
+        updated = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+        if updated:
+            audit_record(actor=actor.user, action="api_token.revoke", target=token, data={})
+
+
+def api_token_authenticate(secret: str) -> User | None:
+    if not secret or not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = (
+        ApiToken.objects.filter(token_hash=hash_token(secret), revoked_at__isnull=True)
+        .select_related("user").first()
+    )
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    # Touch at most once a minute: a busy client should not turn every read into a write.
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

@@ -1,0 +1,113 @@
+"""Writing and verifying the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db import connection, models
+from django.utils import timezone
+
+from wastetrail.core.audit.chain import entry_hash, to_json_value
+from wastetrail.core.audit.models import GENESIS_HASH, AuditEntry
+
+# Any constant works; it only has to be the same in every process that appends to the chain.
+_CHAIN_LOCK_KEY = 0x7A57E7A1
+
+
+def _lock_chain_head() -> None:
+    """Serialise appends so two transactions never chain onto the same predecessor.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite: transactions begin IMMEDIATE
+    (see dburl.py), so the writer already holds the database's single write lock.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
+
+
+def audit_record(
+    *,
+    actor,
+    action: str,
+    target: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    data: dict | None = None,
+    organisation=None,
+) -> AuditEntry:
+    """Append one row. Must run inside the transaction that makes the change it records."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("audit_record must run inside the transaction of the change")
+    if target is not None:
+        object_type = object_type or target._meta.label_lower
+        object_id = object_id or str(target.pk)
+    actor_id = getattr(actor, "pk", None)
+    actor_label = actor.get_username() if actor_id else (str(actor) if actor else "system")
+
+    _lock_chain_head()
+    last = AuditEntry.objects.order_by("-seq").values("seq", "hash").first()
+    seq = last["seq"] + 1 if last else 1
+    prev_hash = last["hash"] if last else GENESIS_HASH
+    at = timezone.now()
+    clean_data = to_json_value(data or {})
+    organisation_id = getattr(organisation, "pk", organisation)
+    digest = entry_hash(
+        seq=seq, at=at, actor_id=actor_id, actor_label=actor_label,
+        organisation_id=organisation_id, action=action, object_type=object_type,
+        object_id=str(object_id), data=clean_data, prev_hash=prev_hash,
+    )
+    return AuditEntry.objects.create(
+        seq=seq, at=at, actor_id=actor_id, actor_label=actor_label,
+        organisation_id=organisation_id, action=action, object_type=object_type,
+        object_id=str(object_id), data=clean_data, prev_hash=prev_hash, hash=digest,
+    )
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int
+    reason: str
+
+
+def _entries_in_order(batch_size: int = 2000) -> Iterator[AuditEntry]:
+    last_seq = 0
+    while True:
+        batch = list(AuditEntry.objects.filter(seq__gt=last_seq).order_by("seq")[:batch_size])
+        if not batch:
+            return
+        yield from batch
+        last_seq = batch[-1].seq
+
+
+def audit_verify() -> tuple[int, ChainBreak | None]:
+    """Walk the chain; return how many rows were checked and the first broken link, if any."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    checked = 0
+    for entry in _entries_in_order():
+        if entry.seq != expected_seq:
+            return checked, ChainBreak(expected_seq, f"row {expected_seq} is missing")
+        if entry.prev_hash != expected_prev:
+            return checked, ChainBreak(entry.seq, "previous-hash link does not match")
+        recomputed = entry_hash(
+            seq=entry.seq, at=entry.at, actor_id=entry.actor_id, actor_label=entry.actor_label,
+            organisation_id=entry.organisation_id, action=entry.action,
+            object_type=entry.object_type, object_id=entry.object_id, data=entry.data,
+            prev_hash=entry.prev_hash,
+        )
+        if recomputed != entry.hash:
+            return checked, ChainBreak(entry.seq, "content does not match its hash")
+        checked += 1
+        expected_prev = entry.hash
+        expected_seq += 1
+    return checked, None
+
+
+def audit_trail_for(obj: models.Model) -> models.QuerySet[AuditEntry]:
+    return AuditEntry.objects.filter(
+        object_type=obj._meta.label_lower, object_id=str(obj.pk)
+    ).select_related("actor", "organisation")
+
+
+

@@ -1,0 +1,3 @@
+"""Core models: the audit trail and the rulebook. Each lives in its own sub-package."""
+
+from wastetrail.core.audit.models import AuditEntry  # noqa: F401

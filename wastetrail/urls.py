@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from wastetrail.accounts import views as account_views
+from wastetrail.accounts.views import organisation_pages
+from wastetrail.api import api
+from wastetrail.core import views as core_views
+
+urlpatterns = [
+    path("", account_views.home_view, name="home"),
+    path("healthz", core_views.healthz, name="healthz"),
+    path("api/", api.urls),
+    path("accounts/", include("wastetrail.accounts.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("audit/", core_views.audit_view, name="audit"),
+    path("rulebook/", include("wastetrail.core.rulebook.urls")),
+    path("", include("wastetrail.registry.urls")),
+    path("admin/", admin.site.urls),
+    *organisation_pages.urls(),
+]
