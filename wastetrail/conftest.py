@@ -7,6 +7,16 @@ import pytest
 from wastetrail.testing import Cast, build_cast
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings, request):
+    """Argon2 is deliberately slow; tests that are not about hashing use a fast hasher.
+
+    Mark a test with `@pytest.mark.real_hashing` to keep the production setting.
+    """
+    if "real_hashing" not in request.keywords:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def cast(db) -> Cast:
     return build_cast()

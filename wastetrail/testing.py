@@ -91,7 +91,6 @@ def build_cast() -> Cast:
         )
     for username, (org_key, role, display_name) in CAST_USERS.items():
         user = User(username=username, display_name=display_name)
-        # Argon2 is deliberately slow; the cast uses a cheaper hash only where tests configure it.
         user.set_password(CAST_PASSWORD)
         user.save()
         Membership.objects.create(user=user, organisation=cast.organisations[org_key], role=role)
