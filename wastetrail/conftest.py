@@ -17,6 +17,38 @@ def fast_password_hashing(settings, request):
         settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def audit_triggers_around_flushes(request):
+    """Keep the audit table append-only in every test, yet let transactional tests end.
+
+    Transactional tests (live server, concurrency) end with a flush, which on SQLite is a
+    DELETE that the append-only trigger refuses; drop the triggers just before that flush.
+    """
+    names = request.fixturenames
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (
+        "transactional_db" in names or "live_server" in names
+        or bool(marker and marker.kwargs.get("transaction"))
+    )
+    if not transactional and "db" not in names:
+        yield
+        return
+    # Requesting the database fixture here orders it before us: set up first, torn down
+    # (flushed) after our teardown below.
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    from django.db import connection
+
+    from wastetrail.core.audit.triggers import (
+        install_append_only_triggers,
+        remove_append_only_triggers,
+    )
+
+    install_append_only_triggers(connection)
+    yield
+    if connection.vendor == "sqlite" and transactional:
+        remove_append_only_triggers(connection)
+
+
 @pytest.fixture
 def cast(db) -> Cast:
     return build_cast()

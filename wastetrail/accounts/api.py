@@ -1,11 +1,9 @@
 """API for organisations, the acting user and API tokens."""
 
-from __future__ import annotations
-
 from datetime import datetime
 
 from django.shortcuts import get_object_or_404
-from ninja import Field, ModelSchema, Router, Schema
+from ninja import Field, ModelSchema, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from wastetrail.accounts import selectors, services
@@ -99,7 +97,7 @@ def organisation_detail(request, pk: int):
 
 @router.post("/organisations", response={201: OrganisationOut})
 def organisation_create(request, payload: OrganisationIn):
-    return 201, services.organisation_create(actor=request_actor(request), **payload.dict())
+    return Status(201, services.organisation_create(actor=request_actor(request), **payload.dict()))
 
 
 @router.patch("/organisations/{pk}", response=OrganisationOut)
@@ -119,8 +117,8 @@ def token_list(request):
 @router.post("/tokens", response={201: TokenCreated})
 def token_create(request, payload: TokenIn):
     token, secret = services.api_token_create(actor=request_actor(request), name=payload.name)
-    return 201, {"id": token.pk, "name": token.name, "prefix": token.prefix,
-                 "created_at": token.created_at, "token": secret}
+    return Status(201, {"id": token.pk, "name": token.name, "prefix": token.prefix,
+                        "created_at": token.created_at, "token": secret})
 
 
 @router.delete("/tokens/{pk}", response={204: None})
@@ -128,4 +126,4 @@ def token_revoke(request, pk: int):
     actor = request_actor(request)
     token = get_object_or_404(ApiToken, pk=pk, user=actor.user)
     services.api_token_revoke(actor=actor, token=token)
-    return 204, None
+    return Status(204, None)

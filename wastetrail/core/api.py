@@ -1,6 +1,5 @@
 """API for the audit trail (regulators only)."""
 
-from __future__ import annotations
 
 from datetime import datetime
 
