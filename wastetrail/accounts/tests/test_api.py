@@ -128,3 +128,18 @@ def test_openapi_and_docs_are_served(client):
     assert spec.json()["openapi"].startswith("3.")
     assert "/api/accounts/organisations" in spec.json()["paths"]
     assert client.get("/api/docs").status_code == 200
+
+
+def test_token_command_prints_a_working_secret_once(client, cast):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    out = StringIO()
+    call_command("token", "create", "--user", "site_operator", "--name", "weighbridge", stdout=out)
+    secret = out.getvalue().strip().rsplit(" ", 1)[-1]
+    assert client.get("/api/accounts/me", **bearer(secret)).json()["username"] == "site_operator"
+    with pytest.raises(CommandError, match="Give the token a name"):
+        call_command("token", "create", "--user", "site_operator")
+    with pytest.raises(CommandError, match="no active user"):
+        call_command("token", "create", "--user", "nobody", "--name", "x")

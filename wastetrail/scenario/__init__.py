@@ -1,0 +1,1 @@
+"""The demo scenario: a reproducible Jiangmen built from a seed (`wastetrail demo`)."""
