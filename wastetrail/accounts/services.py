@@ -82,6 +82,26 @@ def organisation_update(*, actor: Actor, organisation: Organisation, **changes) 
     return organisation
 
 
+def organisation_bootstrap(*, name: str, uscc: str, admin_username: str, admin_password: str,
+                           admin_display_name: str = "") -> Organisation:
+    """Create the city's regulator and its first administrator on an empty platform.
+
+    Every other party is registered by that administrator; this is the one write without an
+    acting user, so it refuses to run once any regulator exists.
+    """
+    if Organisation.objects.filter(kind=OrganisationKind.REGULATOR).exists():
+        raise ValidationError({"name": _("The platform already has a regulator.")})
+    with transaction.atomic():
+        regulator = validated_create(
+            Organisation, name=name, kind=OrganisationKind.REGULATOR, uscc=(uscc or "").strip().upper()
+        )
+        audit_record(actor=None, action="organisation.bootstrap", target=regulator,
+                     data=snapshot(regulator, ORGANISATION_FIELDS))
+        user_create(actor=None, username=admin_username, password=admin_password,
+                    organisation=regulator, role=Role.ADMIN, display_name=admin_display_name)
+    return regulator
+
+
 def user_create(
     *,
     actor: Actor | None,

@@ -127,3 +127,27 @@ def test_company_admin_adds_a_colleague_but_not_to_another_company(cast):
             actor=cast.actor("transport_admin"), username="spy", password="Long-enough-pass-1",
             organisation=cast.org("transport_other"), role="staff",
         )
+
+
+def test_bootstrap_creates_the_regulator_and_its_admin_once(db):
+    from django.core.management import CommandError, call_command
+
+    call_command("bootstrap", "--name", "江门市城市管理和综合执法局", "--uscc", make_uscc(1, government=True),
+                 "--admin", "first_admin", "--password", "Long-enough-pass-1")
+    admin = selectors.user_by_username("first_admin")
+    from wastetrail.accounts.policy import actor_for
+
+    assert actor_for(admin).is_regulator_admin
+    with pytest.raises(CommandError, match="already has a regulator"):
+        call_command("bootstrap", "--name", "x", "--uscc", make_uscc(2, government=True),
+                     "--admin", "second", "--password", "Long-enough-pass-1")
+
+
+def test_bootstrap_with_a_bad_code_changes_nothing(db):
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="uscc"):
+        call_command("bootstrap", "--name", "x", "--uscc", "123", "--admin", "a",
+                     "--password", "Long-enough-pass-1")
+    assert not Organisation.objects.exists()
+    assert not AuditEntry.objects.exists()
