@@ -1,0 +1,31 @@
+"""`wastetrail demo`: load the reproducible Jiangmen demo scenario and print the logins."""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError
+
+from wastetrail.accounts.models import Organisation
+
+
+class Command(BaseCommand):
+    help = "Build the demo scenario (a realistic Jiangmen) from a seed. Never run it on production data."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--seed", type=int, default=2024, help="same seed, same city (default 2024)")
+        parser.add_argument("--if-empty", action="store_true",
+                            help="do nothing when the database already has organisations")
+
+    def handle(self, *args, seed: int, if_empty: bool, **options):
+        from wastetrail.scenario.build import DEMO_PASSWORD, build_scenario
+
+        if Organisation.objects.exists():
+            if if_empty:
+                self.stdout.write("demo: the database already has data; leaving it as it is")
+                return
+            raise CommandError("the database already has organisations; the demo needs an empty one")
+        scenario = build_scenario(seed=seed)
+        counts = ", ".join(f"{key} {value}" for key, value in scenario.counts.items())
+        self.stdout.write(f"demo scenario (seed {seed}) loaded: {counts}")
+        self.stdout.write(f"logins (password {DEMO_PASSWORD}):")
+        for login in scenario.logins:
+            self.stdout.write(f"  {login.username:<14} {login.role:<14} {login.organisation}")
