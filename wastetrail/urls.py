@@ -17,4 +17,5 @@ urlpatterns = [
     path("", include("wastetrail.registry.urls")),
     path("admin/", admin.site.urls),
     *organisation_pages.urls(),
+    path("organisations/<int:pk>/members/new/", account_views.member_add_view, name="organisation-member-add"),
 ]

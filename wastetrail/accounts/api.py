@@ -7,7 +7,7 @@ from ninja import Field, ModelSchema, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from wastetrail.accounts import selectors, services
-from wastetrail.accounts.models import ApiToken, Organisation, OrganisationKind
+from wastetrail.accounts.models import ApiToken, Organisation, OrganisationKind, Role
 from wastetrail.api import request_actor
 
 router = Router(tags=["accounts"])
@@ -49,6 +49,22 @@ class MembershipOut(Schema):
     organisation_name: str = Field(..., alias="organisation.name")
     organisation_kind: str = Field(..., alias="organisation.kind")
     role: str
+
+
+class MemberOut(Schema):
+    user_id: int
+    username: str = Field(..., alias="user.username")
+    display_name: str = Field(..., alias="user.display_name")
+    role: str
+
+
+class MemberIn(Schema):
+    username: str
+    password: str
+    role: Role
+    display_name: str = ""
+    phone: str = ""
+    email: str = ""
 
 
 class MeOut(Schema):
@@ -107,6 +123,21 @@ def organisation_update(request, pk: int, payload: OrganisationPatch):
     return services.organisation_update(
         actor=actor, organisation=organisation, **payload.dict(exclude_unset=True)
     )
+
+
+@router.get("/organisations/{pk}/members", response=list[MemberOut])
+def member_list(request, pk: int):
+    actor = request_actor(request)
+    organisation = selectors.organisation_get(actor=actor, pk=pk)
+    return list(selectors.organisation_members(actor=actor, organisation=organisation))
+
+
+@router.post("/organisations/{pk}/members", response={201: MemberOut})
+def member_create(request, pk: int, payload: MemberIn):
+    actor = request_actor(request)
+    organisation = selectors.organisation_get(actor=actor, pk=pk)
+    user = services.user_create(actor=actor, organisation=organisation, **payload.dict())
+    return Status(201, user.memberships.select_related("user").get(organisation=organisation))
 
 
 @router.get("/tokens", response=list[TokenOut])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from wastetrail.accounts.models import Organisation, OrganisationKind
+from wastetrail.accounts.models import Organisation, OrganisationKind, Role
 from wastetrail.core.districts import DISTRICT_CHOICES
 
 
@@ -28,3 +28,12 @@ class OrganisationFilterForm(forms.Form):
         label=_("District"), required=False, coerce=int, empty_value=None,
         choices=[("", _("All districts"))] + DISTRICT_CHOICES,
     )
+
+
+class MemberForm(forms.Form):
+    username = forms.CharField(label=_("Username"), max_length=150)
+    display_name = forms.CharField(label=_("Name"), max_length=60, required=False)
+    phone = forms.CharField(label=_("Mobile"), max_length=11, required=False)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+    password = forms.CharField(label=_("Initial password"), widget=forms.PasswordInput,
+                               help_text=_("At least 10 characters; the person should change it."))

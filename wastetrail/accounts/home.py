@@ -35,7 +35,9 @@ RULEBOOK = HomeLink(_("Rulebook"), "rulebook", _("Categories, violations, deadli
 AUDIT = HomeLink(_("Audit trail"), "audit", _("Every change of state, hash-chained"))
 
 SECTIONS_BY_KIND: dict[str, tuple[str, list[HomeLink]]] = {
-    OrganisationKind.REGULATOR: (_("Supervision"), [MAP, PROJECTS, SITES, VEHICLES, DRIVERS, ORGANISATIONS, RULEBOOK, AUDIT]),
+    OrganisationKind.REGULATOR: (
+        _("Supervision"), [MAP, PROJECTS, SITES, VEHICLES, DRIVERS, ORGANISATIONS, RULEBOOK, AUDIT]
+    ),
     OrganisationKind.CONSTRUCTION_UNIT: (_("My projects"), [PROJECTS, SITES, MAP, ORGANISATIONS]),
     OrganisationKind.DEVELOPER: (_("My projects"), [PROJECTS, SITES, MAP, ORGANISATIONS]),
     OrganisationKind.TRANSPORT_COMPANY: (_("My fleet"), [VEHICLES, DRIVERS, SITES, MAP, ORGANISATIONS]),

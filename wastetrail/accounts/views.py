@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -12,10 +14,11 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from wastetrail.accounts import selectors, services
-from wastetrail.accounts.forms import LoginForm, OrganisationFilterForm, OrganisationForm
+from wastetrail.accounts.forms import LoginForm, MemberForm, OrganisationFilterForm, OrganisationForm
 from wastetrail.accounts.home import home_sections
 from wastetrail.accounts.policy import Actor, actor_for, can_edit_organisation, can_manage_organisations
-from wastetrail.core.crud import Column, ResourcePages
+from wastetrail.core.crud import Column, ResourcePages, attach_errors
+from wastetrail.core.errors import NotFound
 
 
 def client_ip(request: HttpRequest) -> str | None:
@@ -101,7 +104,32 @@ class OrganisationPages(ResourcePages):
         return can_edit_organisation(actor, obj)
 
     def detail_context(self, actor, obj):
-        return {"members": selectors.organisation_members(actor=actor, organisation=obj)}
+        return {
+            "members": selectors.organisation_members(actor=actor, organisation=obj),
+            "can_add_member": actor.is_regulator_admin or actor.is_admin_of(obj.pk),
+        }
 
 
 organisation_pages = OrganisationPages()
+
+
+@login_required
+def member_add_view(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = actor_for(request.user)
+    try:
+        organisation = selectors.organisation_get(actor=actor, pk=pk)
+    except NotFound:
+        raise Http404 from None
+    if not (actor.is_regulator_admin or actor.is_admin_of(organisation.pk)):
+        raise PermissionDenied
+    form = MemberForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.user_create(actor=actor, organisation=organisation, **form.cleaned_data)
+        except ValidationError as exc:
+            attach_errors(form, exc)
+        else:
+            messages.success(request, _("Member added."))
+            return redirect("organisations-detail", pk=organisation.pk)
+    return render(request, "accounts/member_form.html", {"form": form, "organisation": organisation},
+                  status=400 if request.method == "POST" else 200)

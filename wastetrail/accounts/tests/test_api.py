@@ -143,3 +143,27 @@ def test_token_command_prints_a_working_secret_once(client, cast):
         call_command("token", "create", "--user", "site_operator")
     with pytest.raises(CommandError, match="no active user"):
         call_command("token", "create", "--user", "nobody", "--name", "x")
+
+
+def test_company_admin_adds_a_driver_through_the_api(client, cast, token_for):
+    headers = bearer(token_for("transport_admin"))
+    pk = cast.org("transport").pk
+    response = client.post(f"/api/accounts/organisations/{pk}/members",
+                           {"username": "new_driver", "password": "Long-enough-pass-1", "role": "driver",
+                            "display_name": "新司机"}, content_type="application/json", **headers)
+    assert response.status_code == 201, response.content
+    members = client.get(f"/api/accounts/organisations/{pk}/members", **headers).json()
+    assert {"new_driver", "driver", "transport_admin"} <= {m["username"] for m in members}
+    other = cast.org("transport_other").pk
+    response = client.post(f"/api/accounts/organisations/{other}/members",
+                           {"username": "spy", "password": "Long-enough-pass-1", "role": "staff"},
+                           content_type="application/json", **headers)
+    assert response.status_code == 404
+
+
+def test_a_duplicate_username_is_a_field_error(client, cast, token_for):
+    response = client.post(f"/api/accounts/organisations/{cast.org('transport').pk}/members",
+                           {"username": "driver", "password": "Long-enough-pass-1", "role": "driver"},
+                           content_type="application/json", **bearer(token_for("transport_admin")))
+    assert response.status_code == 422
+    assert "username" in response.json()["errors"]

@@ -41,7 +41,7 @@ def entry_hash(
     payload = {
         "seq": seq,
         # UTC with microseconds: the same instant always gives the same text.
-        "at": at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "at": at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "actor": actor_id,
         "actor_label": actor_label,
         "organisation": organisation_id,

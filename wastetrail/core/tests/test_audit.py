@@ -3,8 +3,6 @@ and `wastetrail audit verify` names the first broken link."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
