@@ -85,6 +85,7 @@ def _register_routers() -> None:
     api.add_router("/accounts", accounts_router)
     api.add_router("/core", core_router)
     api.add_router("/registry", registry_router)
+    api.add_router("/rulebook", "wastetrail.core.rulebook.api.router")
 
 
 _register_routers()

@@ -78,11 +78,24 @@ class DeadlineRule(models.Model):
         _("working days"), validators=[MinValueValidator(1)]
     )
     legal_basis = models.CharField(_("legal basis"), max_length=160, blank=True)
+    # Where the law caps the deadline (an approval must be decided within 20 working days), a
+    # city may promise less but never more; empty where no law sets a ceiling.
+    legal_max_working_days = models.PositiveSmallIntegerField(
+        _("legal maximum (working days)"), null=True, blank=True, validators=[MinValueValidator(1)]
+    )
 
     class Meta:
         ordering = ["code"]
         verbose_name = _("deadline")
         verbose_name_plural = _("deadlines")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(legal_max_working_days__isnull=True)
+                | models.Q(working_days__lte=models.F("legal_max_working_days")),
+                name="deadline_within_legal_maximum",
+                violation_error_message=_("The deadline cannot exceed its legal maximum."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name_en if (get_language() or "").startswith("en") else self.name_zh
@@ -105,7 +118,7 @@ class CalendarOverride(models.Model):
         verbose_name_plural = _("calendar overrides")
 
     def __str__(self) -> str:
-        return f"{self.date} {'work' if self.is_working_day else 'holiday'}"
+        return f"{self.date:%Y-%m-%d} {_('working day') if self.is_working_day else _('day off')}"
 
 
 class CalendarYearNotice(models.Model):

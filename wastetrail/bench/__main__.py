@@ -1,0 +1,90 @@
+"""Run every benchmark: `python -m wastetrail.bench` (what `make bench` calls).
+
+Database benchmarks run once per database in a child process each: SQLite in a temporary file,
+PostgreSQL in a throw-away database `wastetrail_bench` on BENCH_POSTGRES (default: the local
+server, skipped with a message when it does not answer). The platform's own data is never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+OUT_DIR = PROJECT / "var" / "bench"
+POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+BENCH_DB = "wastetrail_bench"
+
+
+def _setup_django(database_url: str) -> None:
+    os.environ["DEBUG"] = "1"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "wastetrail.settings"
+    os.environ["DATABASE_URL"] = database_url
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _postgres_admin(sql: str) -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True, connect_timeout=3) as conn:
+            conn.execute(sql)
+        return True
+    except Exception as exc:  # no server: report and go on without the PostgreSQL figures
+        print(f"PostgreSQL benchmarks skipped: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return False
+
+
+def run_child(which: str) -> None:
+    from wastetrail.bench import suites
+
+    if which == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            _setup_django(f"sqlite:///{tmp}/bench.sqlite3")
+            suites.run_database_suites(OUT_DIR)
+    elif which == "postgres":
+        _setup_django(f"{POSTGRES_SERVER}/{BENCH_DB}")
+        suites.run_database_suites(OUT_DIR)
+    else:
+        _setup_django("sqlite:///:memory:")
+        suites.run_pure_suites(OUT_DIR)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--child", choices=["sqlite", "postgres", "pure"])
+    args = parser.parse_args()
+    if args.child:
+        run_child(args.child)
+        return 0
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    for old in OUT_DIR.glob("*.json"):
+        old.unlink()
+    children = ["pure", "sqlite"]
+    if _postgres_admin(f"DROP DATABASE IF EXISTS {BENCH_DB}") and _postgres_admin(f"CREATE DATABASE {BENCH_DB}"):
+        children.append("postgres")
+    try:
+        for child in children:
+            subprocess.run([sys.executable, "-m", "wastetrail.bench", "--child", child], check=True, cwd=PROJECT)
+    finally:
+        if "postgres" in children:
+            _postgres_admin(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+    for path in sorted(OUT_DIR.glob("*.json")):
+        f = json.loads(path.read_text())
+        print(f"{f['name']:<36} {f['value']:>12,.1f} {f['unit']:<10} baseline {f['baseline']:>12,.1f}"
+              f"  ratio {f['ratio']:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""The benchmarks of the foundation: audit appends and district look-ups."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from django.db import connection, transaction
+
+from wastetrail.bench.harness import Figure, rate_per_second, record
+from wastetrail.core.audit.services import audit_record
+from wastetrail.core.districts import district_at, districts
+
+BATCH = 500
+
+
+def audit_appends(out_dir: Path) -> Figure:
+    """Audit rows appended per second, one transaction each (how services write them), against
+    the baseline of inserting the same-sized row into a plain table in one transaction each."""
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS bench_plain (id INTEGER PRIMARY KEY, action TEXT, data TEXT)")
+
+    def chained() -> int:
+        for i in range(BATCH):
+            with transaction.atomic():
+                audit_record(actor=None, action="bench.event", object_type="bench", object_id=str(i),
+                             data={"i": i, "category": "excavated_soil", "quantity_m3": "18.5"})
+        return BATCH
+
+    def plain() -> int:
+        for i in range(BATCH):
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("INSERT INTO bench_plain (action, data) VALUES (%s, %s)",
+                               ["bench.event", '{"i": %d, "category": "excavated_soil"}' % i])
+        return BATCH
+
+    baseline = rate_per_second(plain)
+    value = rate_per_second(chained)
+    return record(f"audit_appends_per_s_{connection.vendor}", value, "rows/s", baseline, out_dir)
+
+
+def district_lookups(out_dir: Path) -> Figure:
+    """Point-in-district look-ups per second (every project and, later, every position needs one),
+    against the baseline of a bounding-box test of the same points."""
+    rng = random.Random(7)
+    bounds = [d.geometry.bounds for d in districts()]
+    min_lon = min(b[0] for b in bounds)
+    min_lat = min(b[1] for b in bounds)
+    max_lon = max(b[2] for b in bounds)
+    max_lat = max(b[3] for b in bounds)
+    points = [(rng.uniform(min_lon, max_lon), rng.uniform(min_lat, max_lat)) for _ in range(5000)]
+
+    def lookups() -> int:
+        for lon, lat in points:
+            district_at(lon=lon, lat=lat)
+        return len(points)
+
+    def bbox_only() -> int:
+        for lon, lat in points:
+            any(b[0] <= lon <= b[2] and b[1] <= lat <= b[3] for b in bounds)
+        return len(points)
+
+    baseline = rate_per_second(bbox_only)
+    value = rate_per_second(lookups)
+    return record("district_lookups_per_s", value, "lookups/s", baseline, out_dir)
+
+
+def run_database_suites(out_dir: Path) -> list[Figure]:
+    return [audit_appends(out_dir)]
+
+
+def run_pure_suites(out_dir: Path) -> list[Figure]:
+    return [district_lookups(out_dir)]
