@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from django.urls import reverse
 
 from wastetrail.testing import CAST_PASSWORD
@@ -52,7 +53,12 @@ def _require_front_end_build() -> None:
 def browser(monkeypatch) -> Iterator:
     """One Chromium per test. Playwright's sync API runs an asyncio loop in this thread, which
     Django's ORM takes for async code; allow it for the test only (the live server runs in its
-    own thread and is unaffected)."""
+    own thread and is unaffected).
+
+    While that loop runs, Django keeps this thread's database connections apart from the ones
+    opened before it started, so close them before Playwright stops: otherwise a PostgreSQL
+    session stays open and the test database cannot be dropped at the end.
+    """
     _require_chromium()
     _require_front_end_build()
     from playwright.sync_api import sync_playwright
@@ -63,6 +69,7 @@ def browser(monkeypatch) -> Iterator:
         try:
             yield chromium
         finally:
+            connections.close_all()
             chromium.close()
 
 

@@ -63,8 +63,10 @@ class ScenarioBuilder:
         return f"江门市{DISTRICT_NAMES[district][0]}{town}{road}{self.rng.randint(1, 399)}号"
 
     def company_name(self, district: int, suffix: str) -> str:
-        city = DISTRICT_NAMES[district][0].rstrip("区市")
-        return f"{city}市{self.rng.choice(places.COMPANY_STEMS)}{suffix}"
+        # Companies in the urban districts register as 江门市…; the county-level cities use their own name.
+        name = DISTRICT_NAMES[district][0]
+        city = name if name.endswith("市") else "江门市"
+        return f"{city}{self.rng.choice(places.COMPANY_STEMS)}{suffix}"
 
     # --- organisations and people -----------------------------------------------------------
     def organisation(self, admin: Actor, *, name: str, kind: str, district: int | None,

@@ -1,0 +1,78 @@
+"""The demo scenario: reproducible from its seed, complete, and built through the services."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import transaction
+
+from wastetrail.accounts.models import Organisation, OrganisationKind, User
+from wastetrail.core.audit.services import audit_verify
+from wastetrail.core.districts import DISTRICT_NAMES
+from wastetrail.registry.models import Driver, Project, ReceivingSite, Vehicle
+from wastetrail.scenario.build import DEMO_PASSWORD, build_scenario
+
+pytestmark = pytest.mark.django_db
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _fingerprint() -> tuple:
+    return (
+        tuple(Organisation.objects.order_by("uscc").values_list("name", "uscc", "kind")),
+        tuple(Project.objects.order_by("code").values_list("name", "code", "lon_e6", "lat_e6", "district")),
+        tuple(ReceivingSite.objects.order_by("name").values_list("name", "kind", "boundary")),
+        tuple(Vehicle.objects.order_by("plate").values_list("plate", "vin", "company__name")),
+        tuple(Driver.objects.order_by("id_number").values_list("name", "id_number", "phone")),
+    )
+
+
+def _built(seed: int) -> tuple:
+    """Build inside a transaction that is then rolled back, so the next build starts empty."""
+    try:
+        with transaction.atomic():
+            build_scenario(seed=seed)
+            fingerprint = _fingerprint()
+            raise _Rollback
+    except _Rollback:
+        return fingerprint
+
+
+def test_the_same_seed_builds_the_same_city_and_another_seed_another():
+    first = _built(2024)
+    assert first == _built(2024)
+    assert first != _built(7)
+
+
+def test_the_scenario_has_every_party_and_the_promised_sizes():
+    scenario = build_scenario(seed=2024)
+    assert scenario.counts["projects"] == 40
+    assert scenario.counts["receiving_sites"] == 12
+    assert scenario.counts["transport_companies"] == 8
+    assert scenario.counts["vehicles"] == 150 and scenario.counts["drivers"] == 150
+    assert set(Project.objects.values_list("district", flat=True)) == set(DISTRICT_NAMES)
+    assert set(ReceivingSite.objects.values_list("district", flat=True)) == set(DISTRICT_NAMES)
+    assert set(Organisation.objects.values_list("kind", flat=True)) == set(OrganisationKind.values)
+    assert Vehicle.objects.filter(company__kind=OrganisationKind.TRANSPORT_COMPANY).count() == 150
+    assert audit_verify()[1] is None
+
+
+def test_every_printed_login_works(client):
+    scenario = build_scenario(seed=2024)
+    roles = {login.role for login in scenario.logins}
+    assert len(scenario.logins) >= 10 and len(roles) == 3
+    for login in scenario.logins:
+        assert User.objects.get(username=login.username).check_password(DEMO_PASSWORD)
+    assert client.login(username="driver1", password=DEMO_PASSWORD)
+
+
+def test_demo_command_if_empty_leaves_existing_data_alone(capsys):
+    call_command("demo", "--seed", "3")
+    count = Project.objects.count()
+    call_command("demo", "--if-empty")
+    assert Project.objects.count() == count
+    assert "already has data" in capsys.readouterr().out
+    with pytest.raises(CommandError, match="needs an empty one"):
+        call_command("demo")
