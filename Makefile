@@ -4,11 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE := wastetrail.settings
+# Locally (no SECRET_KEY given) everything runs in debug mode; a deployment sets SECRET_KEY.
+LOCAL := if [ -z "$$SECRET_KEY" ]; then export DEBUG=$${DEBUG:-1}; fi;
 
 .PHONY: setup run test test-fast bench lint messages clean
 
 setup: $(VENV)/.installed wastetrail/static/build/.built
-	$(BIN)/wastetrail migrate --noinput -v 0
+	$(LOCAL) $(BIN)/wastetrail migrate --noinput -v 0
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,10 +27,9 @@ wastetrail/static/build/.built: node_modules/.installed frontend/build.mjs $(wil
 	node frontend/build.mjs
 	touch $@
 
-# The local demo runs in debug mode unless a SECRET_KEY is provided.
 run: setup
-	DEBUG=$${DEBUG:-$${SECRET_KEY:+0}} DEBUG=$${DEBUG:-1} $(BIN)/wastetrail demo --if-empty
-	DEBUG=$${DEBUG:-$${SECRET_KEY:+0}} DEBUG=$${DEBUG:-1} $(BIN)/wastetrail serve --port $(PORT)
+	$(LOCAL) $(BIN)/wastetrail demo --if-empty
+	$(LOCAL) $(BIN)/wastetrail serve --port $(PORT)
 
 test: setup
 	DEBUG=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -46,18 +46,17 @@ def _postgres_admin(sql: str) -> bool:
 
 
 def run_child(which: str) -> None:
-    from wastetrail.bench import suites
-
-    if which == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
+        if which == "postgres":
+            _setup_django(f"{POSTGRES_SERVER}/{BENCH_DB}")
+        else:
             _setup_django(f"sqlite:///{tmp}/bench.sqlite3")
+        from wastetrail.bench import suites  # needs Django set up
+
+        if which == "pure":
+            suites.run_pure_suites(OUT_DIR)
+        else:
             suites.run_database_suites(OUT_DIR)
-    elif which == "postgres":
-        _setup_django(f"{POSTGRES_SERVER}/{BENCH_DB}")
-        suites.run_database_suites(OUT_DIR)
-    else:
-        _setup_django("sqlite:///:memory:")
-        suites.run_pure_suites(OUT_DIR)
 
 
 def main() -> int:

@@ -18,7 +18,8 @@ def audit_appends(out_dir: Path) -> Figure:
     """Audit rows appended per second, one transaction each (how services write them), against
     the baseline of inserting the same-sized row into a plain table in one transaction each."""
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE IF NOT EXISTS bench_plain (id INTEGER PRIMARY KEY, action TEXT, data TEXT)")
+        key = "BIGSERIAL PRIMARY KEY" if connection.vendor == "postgresql" else "INTEGER PRIMARY KEY"
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS bench_plain (id {key}, action TEXT, data TEXT)")
 
     def chained() -> int:
         for i in range(BATCH):
@@ -31,7 +32,7 @@ def audit_appends(out_dir: Path) -> Figure:
         for i in range(BATCH):
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute("INSERT INTO bench_plain (action, data) VALUES (%s, %s)",
-                               ["bench.event", '{"i": %d, "category": "excavated_soil"}' % i])
+                               ["bench.event", f'{{"i": {i}, "category": "excavated_soil"}}'])
         return BATCH
 
     baseline = rate_per_second(plain)
