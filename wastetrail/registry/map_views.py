@@ -126,7 +126,7 @@ def map_config() -> dict:
             "baseMap": _("Base map"),
             "offline": _("Offline base map (no tile server configured)"),
             "loadFailed": _("Could not load: %(layers)s. Reload the page to try again."),
-            "open": _("Open"),
+            "open": _("View details"),
             "englishName": _("English name"),
             "adcode": _("Division code"),
             "code": _("Project code"),

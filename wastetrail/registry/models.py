@@ -284,11 +284,6 @@ class ReceivingSite(models.Model):
         return self.weighbridge_name or str(_("Yes"))
 
     @property
-    def used_capacity_display(self) -> str:
-        # As text, so that an empty site shows "0.00" rather than the blank a zero would get.
-        return "" if self.used_capacity_m3 is None else str(self.used_capacity_m3)
-
-    @property
     def remaining_capacity_m3(self) -> Decimal | None:
         if self.capacity_m3 is None:
             return None

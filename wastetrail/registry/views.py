@@ -132,7 +132,7 @@ class SitePages(ResourcePages):
         Column(_("Area (m²)"), "area_m2"),
         Column(_("Accepts"), "accepted_categories_display"),
         Column(_("Capacity (m³)"), "capacity_m3"),
-        Column(_("Used capacity (m³)"), "used_capacity_display"),
+        Column(_("Used capacity (m³)"), "used_capacity_m3"),
         Column(_("Remaining capacity (m³)"), "remaining_capacity_m3"),
         Column(_("Opening hours"), "opening_hours_display"),
         Column(_("Weighbridge"), "weighbridge_display"),
