@@ -7,7 +7,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from django.urls import NoReverseMatch, reverse
 
 from wastetrail.accounts import services as account_services
 from wastetrail.core.rulebook.models import WasteCategory
@@ -28,14 +27,6 @@ CATEGORIES = [
 PENGJIANG = (Decimal("113.0781"), Decimal("22.5790"))
 XINHUI = (Decimal("113.0200"), Decimal("22.5000"))
 GUANGZHOU = (Decimal("113.2644"), Decimal("23.1291"))
-
-
-@pytest.fixture(autouse=True)
-def map_url_until_the_map_page_exists(settings):
-    try:
-        reverse("map")
-    except NoReverseMatch:
-        settings.ROOT_URLCONF = "wastetrail.registry.tests.urls"
 
 
 @pytest.fixture
