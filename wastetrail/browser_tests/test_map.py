@@ -66,6 +66,7 @@ def test_map_shows_projects_and_sites_and_saves_the_readme_screenshot(page, live
     page.locator(".leaflet-popup-close-button").click()
     expect(popup).to_have_count(0)
 
+
 def test_map_only_shows_the_projects_a_construction_unit_may_see(page, live_server):
     cast = build_cast()
     sample = build_sample_registry(cast)
