@@ -49,6 +49,17 @@ def audit_triggers_around_flushes(request):
         remove_append_only_triggers(connection)
 
 
+@pytest.fixture(autouse=True)
+def english_messages(settings):
+    """Tests read messages in English (the catalogue's source language) so that they say what
+    they check; the Chinese default is tested on its own (test_language.py)."""
+    from django.utils import translation
+
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
+
+
 @pytest.fixture
 def cast(db) -> Cast:
     return build_cast()

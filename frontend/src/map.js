@@ -141,7 +141,8 @@ function projectLayer(collection, config) {
     onEachFeature(feature, marker) {
       const p = feature.properties;
       marker.on("add", () => marker.getElement().setAttribute("data-project-id", String(p.id)));
-      marker.bindTooltip(p.name, { direction: "top", offset: [0, -6] });
+      // Names are typed by companies: always text, never markup (Leaflet renders strings as HTML).
+      marker.bindTooltip(element("span", { text: p.name }), { direction: "top", offset: [0, -6] });
       marker.bindPopup(() => popupContent(p.name, p.url, [
         [text.code, p.code],
         [text.type, p.project_type_display],
@@ -175,7 +176,7 @@ function siteLayer(collection, map, config) {
     outline.eachLayer((shape) => {
       shape.on("add", () => shape.getElement().setAttribute("data-site-id", String(p.id)));
     });
-    outline.bindTooltip(p.name, { sticky: true }).bindPopup(popup);
+    outline.bindTooltip(element("span", { text: p.name }), { sticky: true }).bindPopup(popup);
     outlines.addLayer(outline);
     if (p.centroid) {
       const icon = L.divIcon({

@@ -4,6 +4,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from wastetrail.accounts.models import Organisation, OrganisationKind, Role
+from wastetrail.accounts.policy import Actor
+from wastetrail.accounts.services import ORGANISATION_FIELDS_FOR_REGULATOR_ONLY
 from wastetrail.core.districts import DISTRICT_CHOICES
 
 
@@ -17,6 +19,13 @@ class OrganisationForm(forms.ModelForm):
         model = Organisation
         fields = ["name", "kind", "uscc", "district", "address", "contact_name", "contact_phone",
                   "is_active"]
+
+    def __init__(self, *args, actor: Actor, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not actor.is_regulator_admin:
+            # Shown but not editable; the service refuses such changes from any door anyway.
+            for name in ORGANISATION_FIELDS_FOR_REGULATOR_ONLY:
+                self.fields[name].disabled = True
 
 
 class OrganisationFilterForm(forms.Form):

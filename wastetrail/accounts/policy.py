@@ -46,7 +46,13 @@ class Actor:
 
     @property
     def is_regulator_admin(self) -> bool:
-        return bool(self.org_ids_of(OrganisationKind.REGULATOR, roles=(Role.ADMIN,)))
+        """An administrator of a city-wide regulator. A district bureau's administrator only
+        manages its own bureau's people: it must not widen its own jurisdiction."""
+        return any(
+            m.role == Role.ADMIN and m.organisation.kind == OrganisationKind.REGULATOR
+            and m.organisation.district is None
+            for m in self.memberships
+        )
 
     @cached_property
     def regulator_districts(self) -> frozenset[int] | None:

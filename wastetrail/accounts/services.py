@@ -36,8 +36,9 @@ from wastetrail.core.modelwrite import snapshot, validated_create, validated_upd
 ORGANISATION_FIELDS = [
     "name", "kind", "uscc", "district", "address", "contact_name", "contact_phone", "is_active",
 ]
-# Only a regulator administrator may change what kind of party an organisation is or its code.
-ORGANISATION_FIELDS_FOR_REGULATOR_ONLY = {"kind", "uscc", "is_active"}
+# Only a city-wide regulator administrator may change what kind of party an organisation is, its
+# code, its district (a regulator's or street office's jurisdiction) or whether it is active.
+ORGANISATION_FIELDS_FOR_REGULATOR_ONLY = {"kind", "uscc", "district", "is_active"}
 
 
 def organisation_create(*, actor: Actor, **fields) -> Organisation:
@@ -61,19 +62,20 @@ def organisation_update(*, actor: Actor, organisation: Organisation, **changes) 
     unknown = set(changes) - set(ORGANISATION_FIELDS)
     if unknown:
         raise ValidationError({name: _("Unknown field.") for name in unknown})
-    if not actor.is_regulator_admin:
-        restricted = {
-            name for name in ORGANISATION_FIELDS_FOR_REGULATOR_ONLY & set(changes)
-            if changes[name] != getattr(organisation, name)
-        }
-        if restricted:
-            raise ValidationError(
-                {name: _("Only the regulator can change this field.") for name in restricted}
-            )
     if changes.get("uscc"):
         changes["uscc"] = changes["uscc"].strip().upper()
     with transaction.atomic():
+        # Compare with the row as stored, never with an instance a form may already have changed.
         organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+        if not actor.is_regulator_admin:
+            restricted = {
+                name for name in ORGANISATION_FIELDS_FOR_REGULATOR_ONLY & set(changes)
+                if changes[name] != getattr(organisation, name)
+            }
+            if restricted:
+                raise ValidationError(
+                    {name: _("Only the regulator can change this field.") for name in restricted}
+                )
         diff = validated_update(organisation, changes)
         if diff:
             audit_record(

@@ -103,6 +103,9 @@ class OrganisationPages(ResourcePages):
     def can_edit(self, actor, obj):
         return can_edit_organisation(actor, obj)
 
+    def form_kwargs(self, actor, obj):
+        return {"actor": actor}
+
     def detail_context(self, actor, obj):
         return {
             "members": selectors.organisation_members(actor=actor, organisation=obj),

@@ -95,3 +95,21 @@ def test_map_draws_the_configured_tile_server_under_the_districts(page, live_ser
     page.locator(".leaflet-control-layers-overlays label").first.click()
     expect(page.locator("img.leaflet-tile")).to_have_count(0)
     expect(page.locator("path.district")).to_have_count(7)
+
+
+def test_names_typed_by_companies_are_shown_as_text_never_run_as_markup(page, live_server):
+    cast = build_cast()
+    hostile = '<img src=x onerror="window.__injected=1">恶意项目'
+    services.project_create(
+        actor=cast.actor("construction_admin"), name=hostile, code="XSS-1", project_type="new_build",
+        construction_unit=cast.org("construction"), lon="113.0781", lat="22.5790",
+        planned_start=dt.date(2026, 3, 1),
+    )
+    open_map(page, live_server)
+    page.locator("path.project").first.hover()
+    tooltip = page.locator(".leaflet-tooltip:not(.district-label)")
+    expect(tooltip).to_contain_text("<img src=x")
+    page.locator("path.project").first.click()
+    expect(page.locator(".map-popup-title")).to_contain_text("恶意项目")
+    assert page.evaluate("window.__injected") is None
+    assert page.locator(".leaflet-tooltip img, .map-popup img").count() == 0

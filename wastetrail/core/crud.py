@@ -137,7 +137,10 @@ class ResourcePages(ABC):
     def _form_view(self, request: HttpRequest, obj: models.Model | None) -> HttpResponse:
         actor = actor_for(request.user)
         kwargs = self.form_kwargs(actor, obj)
-        form = self.form_class(request.POST or None, instance=obj, **kwargs)
+        # A ModelForm writes its values onto its instance while validating; give it a copy of its
+        # own so the service compares the submitted values with the row as stored.
+        form_instance = self.get(actor, obj.pk) if obj is not None else None
+        form = self.form_class(request.POST or None, instance=form_instance, **kwargs)
         if request.method == "POST" and form.is_valid():
             try:
                 if obj is None:
@@ -165,7 +168,6 @@ class ResourcePages(ABC):
         obj = self._get_or_404(actor, pk)
         if not self.can_edit(actor, obj):
             raise PermissionDenied
-        # Re-read inside the service; the form works on a private copy.
         return self._form_view(request, obj)
 
     def urls(self) -> list:

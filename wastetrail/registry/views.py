@@ -42,11 +42,6 @@ def errors_on_fields(renames: dict[str, str]) -> Iterator[None]:
         raise ValidationError({renames.get(k, k): v for k, v in exc.error_dict.items()}) from None
 
 
-def _fresh(pages: ResourcePages, actor: Actor, obj):
-    # The ModelForm has already written its values onto `obj`; the service must see the stored row.
-    return pages.get(actor, obj.pk)
-
-
 class ProjectPages(ResourcePages):
     name = "projects"
     title = _("Construction projects")
@@ -90,7 +85,7 @@ class ProjectPages(ResourcePages):
 
     def update(self, actor: Actor, obj: Project, data: dict) -> Project:
         with errors_on_fields({"location": "lon"}):
-            return services.project_update(actor=actor, project=_fresh(self, actor, obj),
+            return services.project_update(actor=actor, project=obj,
                                            **project_service_data(data))
 
     def can_create(self, actor: Actor) -> bool:
@@ -153,7 +148,7 @@ class SitePages(ResourcePages):
         return services.site_create(actor=actor, **data)
 
     def update(self, actor: Actor, obj: ReceivingSite, data: dict) -> ReceivingSite:
-        return services.site_update(actor=actor, site=_fresh(self, actor, obj), **data)
+        return services.site_update(actor=actor, site=obj, **data)
 
     def can_create(self, actor: Actor) -> bool:
         return policy.can_create_site(actor)
@@ -204,7 +199,7 @@ class VehiclePages(ResourcePages):
         return services.vehicle_create(actor=actor, **data)
 
     def update(self, actor: Actor, obj: Vehicle, data: dict) -> Vehicle:
-        return services.vehicle_update(actor=actor, vehicle=_fresh(self, actor, obj), **data)
+        return services.vehicle_update(actor=actor, vehicle=obj, **data)
 
     def can_create(self, actor: Actor) -> bool:
         return policy.can_manage_a_fleet(actor)
@@ -254,7 +249,7 @@ class TerminalPages(ResourcePages):
         return services.terminal_create(actor=actor, **data)
 
     def update(self, actor: Actor, obj: Terminal, data: dict) -> Terminal:
-        return services.terminal_update(actor=actor, terminal=_fresh(self, actor, obj), **data)
+        return services.terminal_update(actor=actor, terminal=obj, **data)
 
     def can_create(self, actor: Actor) -> bool:
         return policy.can_manage_a_fleet(actor)
@@ -301,7 +296,7 @@ class DriverPages(ResourcePages):
         return services.driver_create(actor=actor, **data)
 
     def update(self, actor: Actor, obj: Driver, data: dict) -> Driver:
-        return services.driver_update(actor=actor, driver=_fresh(self, actor, obj), **data)
+        return services.driver_update(actor=actor, driver=obj, **data)
 
     def can_create(self, actor: Actor) -> bool:
         return policy.can_manage_a_fleet(actor)

@@ -79,3 +79,47 @@ def test_admin_adds_a_member_through_the_page(client, cast):
     assert cast.org("transport").memberships.filter(user__username="new_driver").exists()
     other = reverse("organisation-member-add", args=[cast.org("transport_other").pk])
     assert client.get(other).status_code == 404
+
+
+def test_a_company_admin_cannot_turn_its_company_into_a_regulator_through_the_page(client, cast):
+    """The form shows kind/code/district/active disabled, and the service compares any change
+    with the stored row, so a crafted POST changes nothing either."""
+    organisation = cast.org("construction")
+    client.force_login(cast.user("construction_admin"))
+    url = reverse("organisations-edit", args=[organisation.pk])
+    assert client.get(url).context["form"].fields["kind"].disabled
+    client.post(url, {"name": organisation.name, "kind": "regulator", "uscc": organisation.uscc,
+                      "district": "", "is_active": "on", "contact_name": "新联系人"})
+    organisation.refresh_from_db()
+    assert organisation.kind == "construction_unit"
+    assert organisation.district == 440703
+
+
+def test_the_service_refuses_restricted_changes_even_on_an_already_modified_instance(cast):
+    from django.core.exceptions import ValidationError
+
+    from wastetrail.accounts import services
+
+    organisation = cast.org("construction")
+    organisation.kind = "regulator"  # as a form would have set it while validating
+    with pytest.raises(ValidationError) as caught:
+        services.organisation_update(actor=cast.actor("construction_admin"), organisation=organisation,
+                                     kind="regulator")
+    assert "kind" in caught.value.message_dict
+
+
+def test_a_district_bureau_admin_cannot_widen_its_own_jurisdiction(cast):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from wastetrail.accounts import services
+    from wastetrail.accounts.models import Membership
+
+    Membership.objects.filter(user=cast.user("district_officer")).update(role="admin")
+    actor = cast.actor("district_officer")
+    assert not actor.is_regulator_admin
+    with pytest.raises(ValidationError) as caught:
+        services.organisation_update(actor=actor, organisation=cast.org("district_regulator"), district=None)
+    assert "district" in caught.value.message_dict
+    with pytest.raises(PermissionDenied):
+        services.user_create(actor=actor, username="x_admin", password="Long-enough-pass-1",
+                             organisation=cast.org("regulator"), role="admin")

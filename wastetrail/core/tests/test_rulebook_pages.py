@@ -23,7 +23,8 @@ def as_user(client, cast):
 
 
 @pytest.mark.parametrize("username", ["reg_admin", "reg_officer", "outsider", "driver"])
-def test_everyone_logged_in_reads_the_overview(as_user, username):
+def test_everyone_logged_in_reads_the_overview(as_user, username, settings):
+    settings.LANGUAGE_CODE = "zh-hans"  # the default interface shows the Chinese names
     response = as_user(username).get(reverse("rulebook"))
     assert response.status_code == 200
     page = response.content.decode()
