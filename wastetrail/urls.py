@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from wastetrail.accounts import views as account_views
 from wastetrail.accounts.views import organisation_pages
@@ -15,6 +16,8 @@ urlpatterns = [
     path("audit/", core_views.audit_view, name="audit"),
     path("rulebook/", include("wastetrail.core.rulebook.urls")),
     path("", include("wastetrail.registry.urls")),
+    # The admin's own login has no throttle: send it through ours.
+    path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("admin/", admin.site.urls),
     *organisation_pages.urls(),
     path("organisations/<int:pk>/members/new/", account_views.member_add_view, name="organisation-member-add"),

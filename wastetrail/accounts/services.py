@@ -162,20 +162,24 @@ def _recent_failures(username: str, ip_address: str | None):
 def login_check(*, username: str, password: str, ip_address: str | None, request=None) -> User | None:
     """Authenticate unless the username or address is locked out.
 
-    Returns the user, or None for wrong credentials (which counts as a failure); raises
-    LoginThrottled while too many recent failures exist. A lock-out never reveals whether
-    the username exists.
+    Returns the user, or None for wrong credentials; raises LoginThrottled while too many recent
+    failures exist. A lock-out never reveals whether the username exists.
+
+    Every attempt is recorded (and committed) *before* the password is checked, and counts itself:
+    parallel attempts each see the ones committed before them, so no more than the limit ever
+    reach the password check, however many arrive at once. A success removes the username's rows.
     """
-    recent = list(_recent_failures(username, ip_address).order_by("at").values_list("at", flat=True))
-    by_limit = settings.LOGIN_MAX_FAILURES
-    if len(recent) >= by_limit:
-        unlock_at = recent[-by_limit] + dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
+    name = username.lower()
+    limit = settings.LOGIN_MAX_FAILURES
+    attempt = LoginFailure.objects.create(username=name, ip_address=ip_address, at=timezone.now())
+    recent = list(_recent_failures(username, ip_address).filter(pk__lte=attempt.pk)
+                  .order_by("at", "pk").values_list("at", flat=True))
+    if len(recent) > limit:
+        unlock_at = recent[-limit] + dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
         raise LoginThrottled(max(1, int((unlock_at - timezone.now()).total_seconds())))
     user = authenticate(request, username=username, password=password)
-    if user is None:
-        LoginFailure.objects.create(username=username.lower(), ip_address=ip_address, at=timezone.now())
-        return None
-    LoginFailure.objects.filter(username=username.lower()).delete()
+    if user is not None:
+        LoginFailure.objects.filter(username=name).delete()
     return user
 
 

@@ -10,7 +10,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from wastetrail.accounts.models import OrganisationKind, User
+from wastetrail.accounts.models import Organisation, OrganisationKind, User
 from wastetrail.accounts.policy import Actor
 from wastetrail.accounts.selectors import organisations_choosable
 from wastetrail.core.districts import DISTRICT_CHOICES
@@ -75,7 +75,11 @@ class ProjectForm(forms.ModelForm):
     def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _limit_organisations(self, "construction_unit", actor, OrganisationKind.CONSTRUCTION_UNIT)
-        self.fields["owner"].queryset = organisations_choosable(actor=actor, kinds=(OrganisationKind.DEVELOPER,))
+        owners = organisations_choosable(actor=actor, kinds=(OrganisationKind.DEVELOPER,))
+        if self.instance.owner_id:
+            # Keep the current owner selectable, or editing anything else would drop the link.
+            owners = owners | Organisation.objects.filter(pk=self.instance.owner_id)
+        self.fields["owner"].queryset = owners
         current: dict[int, Any] = {}
         if self.instance.pk:
             self.fields["lon"].initial = self.instance.lon_decimal

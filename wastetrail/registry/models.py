@@ -36,8 +36,9 @@ ZERO = Decimal("0")
 
 def _require_kind(errors: dict, field: str, organisation: Organisation | None, kind: str) -> None:
     if organisation is not None and organisation.kind != kind:
-        errors[field] = _("%(org)s is not a %(kind)s.") % {
-            "org": organisation.name, "kind": OrganisationKind(kind).label.lower(),
+        # The name stays out of the message: the organisation may be one the actor cannot see.
+        errors[field] = _("The chosen organisation is not a %(kind)s.") % {
+            "kind": OrganisationKind(kind).label.lower(),
         }
 
 

@@ -64,7 +64,8 @@ def _require_choosable(actor: Actor, field: str, organisation: Organisation | No
     if organisation is None or organisation.kind != kind:
         return
     if not organisations_choosable(actor=actor, kinds=(kind,)).filter(pk=organisation.pk).exists():
-        raise ValidationError({field: _("You cannot choose %(org)s here.") % {"org": organisation.name}})
+        # No name in the message: ids are guessable, names of others' partners are not ours to show.
+        raise ValidationError({field: _("You cannot choose this organisation here.")})
 
 
 def _clean_text(value: Any) -> Any:
@@ -114,10 +115,10 @@ def _decimal_or_none(value: Any, label: str) -> Decimal | None:
         raise ValidationError({"estimates": _("%(label)s is not a number.") % {"label": label}}) from None
     if not number.is_finite() or number < 0:
         raise ValidationError({"estimates": _("%(label)s cannot be negative.") % {"label": label}})
-    number = number.quantize(CENT, rounding=ROUND_HALF_UP)
+    # Checked before rounding: quantize() itself fails on numbers this large.
     if number > MAX_ESTIMATE:
         raise ValidationError({"estimates": _("%(label)s is too large.") % {"label": label}})
-    return number
+    return number.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _category(value: Any) -> WasteCategory | None:
@@ -548,8 +549,7 @@ def _check_driver(company: Organisation, id_number: str, user: User | None, driv
                                               "this ID number.")})
     if user is not None:
         if not Membership.objects.filter(user=user, organisation=company).exists():
-            raise ValidationError({"user": _("%(user)s is not a member of %(company)s.") % {
-                "user": user, "company": company.name}})
+            raise ValidationError({"user": _("This account is not a member of the driver's company.")})
         if others.filter(user=user).exists():
             raise ValidationError({"user": _("This account is already linked to another driver of the "
                                              "company.")})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.contrib.auth.hashers import identify_hasher
 from django.urls import reverse
@@ -90,3 +92,42 @@ def test_a_successful_login_clears_the_failures(client, cast):
 def test_inactive_users_cannot_log_in(client, cast):
     User.objects.filter(username="driver").update(is_active=False)
     assert _login(client, "driver", CAST_PASSWORD).status_code == 400
+
+
+@pytest.mark.skipif("not os.environ.get('DATABASE_URL', '').startswith('postgres')",
+                    reason="needs real parallel writers (PostgreSQL); SQLite serialises them")
+@pytest.mark.django_db(transaction=True)
+def test_parallel_attempts_never_get_more_password_checks_than_the_limit(cast, settings):
+    import threading
+
+    from django.db import connections
+
+    from wastetrail.accounts.services import LoginThrottled, login_check
+
+    settings.LOGIN_MAX_FAILURES = 5
+    checked, throttled = [], []
+    start = threading.Barrier(12)
+
+    def attempt() -> None:
+        try:
+            start.wait()
+            login_check(username="driver", password="wrong", ip_address=None)
+            checked.append(1)
+        except LoginThrottled:
+            throttled.append(1)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(checked) <= 5
+    assert len(checked) + len(throttled) == 12
+
+
+def test_the_admin_login_goes_through_the_throttled_login(client):
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("accounts:login"))

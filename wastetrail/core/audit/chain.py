@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -16,7 +17,13 @@ def to_json_value(value: Any) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         items = [to_json_value(v) for v in value]
         return sorted(items, key=repr) if isinstance(value, (set, frozenset)) else items
-    if isinstance(value, (str, int, float, bool)) or value is None:
+    if isinstance(value, float):
+        # JSON databases re-render floats (PostgreSQL's jsonb gives 1e16 back as 10000000000000000),
+        # which would change the hashed text: keep them as their shortest exact decimal string.
+        if not math.isfinite(value):
+            raise ValueError("audit data cannot hold NaN or infinity")
+        return repr(value)
+    if isinstance(value, (str, int, bool)) or value is None:
         return value
     if isinstance(value, Decimal):
         return str(value)

@@ -186,3 +186,20 @@ def test_concurrent_writers_never_fork_the_chain(cast):
         thread.join()
     assert errors == []
     assert audit_verify() == (40, None)
+
+
+def test_data_round_trips_through_the_database_without_breaking_the_hash(cast):
+    """Whatever a service records must hash the same after the database has stored it
+    (PostgreSQL's jsonb reorders keys and re-renders numbers)."""
+    import datetime as dt
+    from decimal import Decimal
+
+    with transaction.atomic():
+        audit_record(actor=None, action="test.types", object_type="t", object_id="1", data={
+            "big_float": 1e16, "small_float": 0.1, "int": 2**53 + 1, "decimal": Decimal("18.50"),
+            "text": "建筑垃圾 “quoted” \\u00e9", "nested": {"z": [1, {"y": None}], "a": True},
+            "when": dt.datetime(2026, 11, 29, 13, 5, 7, 123456, tzinfo=dt.UTC), "day": dt.date(2026, 2, 14),
+        })
+    assert audit_verify() == (1, None)
+    with pytest.raises(ValueError), transaction.atomic():
+        audit_record(actor=None, action="test.nan", object_type="t", object_id="2", data={"x": float("nan")})

@@ -225,3 +225,27 @@ def test_list_queries_do_not_grow_with_the_rows(client, cast, token_for, make_pr
     few = count_queries(client, url, auth)
     add_rows(4)
     assert count_queries(client, url, auth) == few
+
+
+def test_errors_never_name_organisations_or_people_the_caller_cannot_see(client, cast, categories, token_for):
+    """Ids are guessable; a refusal must not turn them into a directory of other companies."""
+    auth = token_for("construction_admin")
+    for other in ("transport_other", "developer"):
+        response = post(client, "/api/registry/projects",
+                        project_body(cast, owner_id=cast.org(other).pk), auth)
+        assert response.status_code == 422
+        assert cast.org(other).name not in response.content.decode()
+    body = {"company_id": cast.org("transport").pk, "name": "黄国华", "id_number": id_number(6),
+            "phone": "13922226666", "user_id": cast.user("outsider").pk}
+    response = post(client, "/api/registry/drivers", body, token_for("transport_admin"))
+    assert response.status_code == 422
+    assert cast.user("outsider").display_name not in response.content.decode()
+    assert cast.org("construction_other").name not in response.content.decode()
+
+
+def test_an_absurd_estimate_is_a_field_error_not_a_server_error(client, cast, categories, token_for):
+    auth = token_for("construction_admin")
+    body = project_body(cast, estimates=[{"category": "slurry", "quantity_m3": "1e30"}])
+    response = post(client, "/api/registry/projects", body, auth)
+    assert response.status_code == 422
+    assert "estimates" in response.json()["errors"]

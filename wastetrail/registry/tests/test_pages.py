@@ -188,3 +188,14 @@ def test_list_pages_run_a_constant_number_of_queries(login, cast, make_project, 
     few = queries()
     add_rows(4)
     assert queries() == few
+
+
+def test_a_construction_unit_edits_a_project_whose_owner_it_does_not_act_for(login, cast, make_project):
+    """The regulator set the developer; the builder's edit form keeps it, and saving keeps it."""
+    project = make_project(owner=cast.org("developer"))
+    client = login("construction_admin")
+    data = project_form(cast, name="滨江新城（三期）", code=project.code, owner=cast.org("developer").pk)
+    response = client.post(reverse("projects-edit", args=[project.pk]), data)
+    assert response.status_code == 302, response.context["form"].errors
+    project.refresh_from_db()
+    assert project.name == "滨江新城（三期）" and project.owner == cast.org("developer")
