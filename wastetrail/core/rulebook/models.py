@@ -118,7 +118,8 @@ class CalendarOverride(models.Model):
         verbose_name_plural = _("calendar overrides")
 
     def __str__(self) -> str:
-        return f"{self.date:%Y-%m-%d} {_('working day') if self.is_working_day else _('day off')}"
+        status = _("working day") if self.is_working_day else _("day off")
+        return f"{self.date:%Y-%m-%d} {status}"
 
 
 class CalendarYearNotice(models.Model):
