@@ -120,3 +120,9 @@ def solid_png(width: int = 256, height: int = 256, rgb: tuple[int, int, int] = (
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
             + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(autouse=True)
+def chinese_interface(settings):
+    """Browser tests see the platform as its users do: in Simplified Chinese (the default)."""
+    settings.LANGUAGE_CODE = "zh-hans"
