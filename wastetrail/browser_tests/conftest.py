@@ -83,7 +83,7 @@ def page(browser, live_server) -> Iterator:
     page = context.new_page()
     script_errors: list[str] = []
     foreign_requests: list[str] = []
-    # A test that stubs an outside server (a tile server, say) adds its host here.
+    # A test that fakes an outside server (a tile server, say) adds its host here.
     page.allowed_foreign_hosts = {urlsplit(live_server.url).netloc}
 
     def check_request(request) -> None:
