@@ -86,6 +86,8 @@ def _register_routers() -> None:
     api.add_router("/core", core_router)
     api.add_router("/registry", registry_router)
     api.add_router("/rulebook", "wastetrail.core.rulebook.api.router")
+    api.add_router("/plans", "wastetrail.plans.api.router")
+    api.add_router("/permits", "wastetrail.permits.api.router")
 
 
 _register_routers()

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "wastetrail.core",
     "wastetrail.accounts",
     "wastetrail.registry",
+    "wastetrail.permits",
+    "wastetrail.plans",
 ]
 
 MIDDLEWARE = [

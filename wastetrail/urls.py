@@ -16,6 +16,8 @@ urlpatterns = [
     path("audit/", core_views.audit_view, name="audit"),
     path("rulebook/", include("wastetrail.core.rulebook.urls")),
     path("", include("wastetrail.registry.urls")),
+    path("", include("wastetrail.permits.urls")),
+    path("", include("wastetrail.plans.urls")),
     # The admin's own login has no throttle: send it through ours.
     path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("admin/", admin.site.urls),

@@ -30,18 +30,22 @@ PROJECTS = HomeLink(_("Construction projects"), "projects-list", _("Where waste 
 SITES = HomeLink(_("Receiving sites"), "sites-list", _("Disposal, recycling, transfer and backfill sites"))
 VEHICLES = HomeLink(_("Vehicles"), "vehicles-list", _("Muck trucks, their seals and terminals"))
 DRIVERS = HomeLink(_("Drivers"), "drivers-list", _("People who drive the trucks"))
+PLANS = HomeLink(_("Handling plans"), "plans-list", _("Filed plans and their versions"))
+APPROVALS = HomeLink(_("Approvals"), "approvals-list", _("Emission, transport and disposal approvals"))
+REVIEW_QUEUE = HomeLink(_("Review queue"), "approvals-queue", _("Applications by deadline"))
 MAP = HomeLink(_("Map"), "map", _("Districts, projects and sites on one map"))
 RULEBOOK = HomeLink(_("Rulebook"), "rulebook", _("Categories, violations, deadlines and the calendar"))
 AUDIT = HomeLink(_("Audit trail"), "audit", _("Every change of state, hash-chained"))
 
 SECTIONS_BY_KIND: dict[str, tuple[str, list[HomeLink]]] = {
     OrganisationKind.REGULATOR: (
-        _("Supervision"), [MAP, PROJECTS, SITES, VEHICLES, DRIVERS, ORGANISATIONS, RULEBOOK, AUDIT]
+        _("Supervision"),
+        [MAP, REVIEW_QUEUE, APPROVALS, PLANS, PROJECTS, SITES, VEHICLES, DRIVERS, ORGANISATIONS, RULEBOOK, AUDIT],
     ),
-    OrganisationKind.CONSTRUCTION_UNIT: (_("My projects"), [PROJECTS, SITES, MAP, ORGANISATIONS]),
-    OrganisationKind.DEVELOPER: (_("My projects"), [PROJECTS, SITES, MAP, ORGANISATIONS]),
-    OrganisationKind.TRANSPORT_COMPANY: (_("My fleet"), [VEHICLES, DRIVERS, SITES, MAP, ORGANISATIONS]),
-    OrganisationKind.SITE_OPERATOR: (_("My sites"), [SITES, MAP, ORGANISATIONS]),
+    OrganisationKind.CONSTRUCTION_UNIT: (_("My projects"), [PROJECTS, PLANS, APPROVALS, SITES, MAP, ORGANISATIONS]),
+    OrganisationKind.DEVELOPER: (_("My projects"), [PROJECTS, PLANS, SITES, MAP, ORGANISATIONS]),
+    OrganisationKind.TRANSPORT_COMPANY: (_("My fleet"), [VEHICLES, DRIVERS, APPROVALS, SITES, MAP, ORGANISATIONS]),
+    OrganisationKind.SITE_OPERATOR: (_("My sites"), [SITES, APPROVALS, MAP, ORGANISATIONS]),
     OrganisationKind.PROPERTY_MANAGER: (_("Decoration waste"), [MAP, SITES, ORGANISATIONS]),
     OrganisationKind.STREET_OFFICE: (_("Decoration waste"), [MAP, SITES, ORGANISATIONS]),
     OrganisationKind.HOUSING_AUTHORITY: (_("Property managers"), [ORGANISATIONS, MAP, SITES]),
