@@ -163,8 +163,12 @@ def build_scenario(*, seed: int) -> Scenario:
     builder = ScenarioBuilder(seed)
     with transaction.atomic():
         parties = builder.build_parties()
+        from wastetrail.core.rulebook.models import WasteCategory
+        from wastetrail.scenario.paperwork import build_paperwork
         from wastetrail.scenario.registry import build_registry
 
+        builder.categories = list(WasteCategory.objects.filter(is_active=True).order_by("sort_order"))
         build_registry(builder, parties)
+        builder.scenario.counts.update(build_paperwork(builder, parties))
     builder.scenario.counts.update({key: len(value) for key, value in parties.items()})
     return builder.scenario

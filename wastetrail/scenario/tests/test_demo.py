@@ -59,6 +59,21 @@ def test_the_scenario_has_every_party_and_the_promised_sizes():
     assert audit_verify()[1] is None
 
 
+def test_the_scenario_has_paperwork_in_several_states():
+    from wastetrail.permits.models import Approval
+    from wastetrail.plans.models import HandlingPlan
+
+    scenario = build_scenario(seed=2024)
+    statuses = set(Approval.objects.values_list("status", flat=True))
+    assert {"approved", "applied", "under_review", "suspended"} <= statuses
+    assert set(Approval.objects.values_list("kind", flat=True)) == {"emission", "transport", "disposal"}
+    assert HandlingPlan.objects.filter(status="filed").count() == scenario.counts["plans_filed"] > 10
+    assert HandlingPlan.objects.filter(status="draft").count() == scenario.counts["plans_draft"] > 0
+    # Approved transport approvals only ever cover sealed trucks with a terminal (GD 大气条例 Art. 56).
+    for approval in Approval.objects.filter(kind="transport", status="approved"):
+        assert all(v.sealed_body_certified and hasattr(v, "terminal") for v in approval.vehicles.all())
+
+
 def test_every_printed_login_works(client):
     scenario = build_scenario(seed=2024)
     roles = {login.role for login in scenario.logins}
