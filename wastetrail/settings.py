@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "wastetrail.registry",
     "wastetrail.permits",
     "wastetrail.plans",
+    "wastetrail.manifests",
 ]
 
 MIDDLEWARE = [

@@ -171,9 +171,10 @@ def login_check(*, username: str, password: str, ip_address: str | None, request
     """
     name = username.lower()
     limit = settings.LOGIN_MAX_FAILURES
-    attempt = LoginFailure.objects.create(username=name, ip_address=ip_address, at=timezone.now())
-    recent = list(_recent_failures(username, ip_address).filter(pk__lte=attempt.pk)
-                  .order_by("at", "pk").values_list("at", flat=True))
+    LoginFailure.objects.create(username=name, ip_address=ip_address, at=timezone.now())
+    # Count every committed attempt, not only those with smaller ids: ids are handed out before
+    # commit, so filtering by id could let two racing attempts each miss the other.
+    recent = list(_recent_failures(username, ip_address).order_by("at", "pk").values_list("at", flat=True))
     if len(recent) > limit:
         unlock_at = recent[-limit] + dt.timedelta(seconds=settings.LOGIN_FAILURE_WINDOW_SECONDS)
         raise LoginThrottled(max(1, int((unlock_at - timezone.now()).total_seconds())))

@@ -1,0 +1,260 @@
+"""Electronic transfer manifests (电子联单): one truck load, from the emitting project to the
+receiving site, with every item of GD 联单办法 Art. 4.
+
+issued → departed → arrived → accepted | partially_refused | refused → closed; cancelled before
+departure. A manifest is overdue when it is still on the road (issued or departed) after its
+expected arrival. Each party signs its step; once it has, its fields are locked (PARTY_FIELDS).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from wastetrail.accounts.models import Organisation
+from wastetrail.core.rulebook.models import WasteCategory
+from wastetrail.permits.models import Approval
+from wastetrail.plans.models import HandlingPlan
+from wastetrail.registry.models import Driver, Project, ReceivingSite, Vehicle
+
+
+class ManifestStatus(models.TextChoices):
+    ISSUED = "issued", _("Issued")
+    DEPARTED = "departed", _("Departed")
+    ARRIVED = "arrived", _("Arrived")
+    ACCEPTED = "accepted", _("Accepted")
+    PARTIALLY_REFUSED = "partially_refused", _("Partially refused")
+    REFUSED = "refused", _("Refused")
+    CLOSED = "closed", _("Closed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class DisposalMethod(models.TextChoices):
+    DISPOSAL = "disposal", _("Disposal (landfill)")
+    RECYCLING = "recycling", _("Recycling")
+    BACKFILL = "backfill", _("Backfill")
+    TRANSFER = "transfer", _("Transfer")
+
+
+class SignatureStep(models.TextChoices):
+    EMITTER = "emitter", _("Emitter")
+    TRANSPORTER = "transporter", _("Transporter")
+    RECEIVER = "receiver", _("Receiver")
+
+
+class QuantityUnit(models.TextChoices):
+    TONNE = "t", _("t")
+    CUBIC_METRE = "m3", _("m³")
+
+
+# The truck is loaded (or about to be) under this manifest: at most one per vehicle, enforced by
+# a partial unique index so that two simultaneous issues cannot both succeed.
+VEHICLE_BUSY_STATUSES = (ManifestStatus.ISSUED, ManifestStatus.DEPARTED, ManifestStatus.ARRIVED)
+# Still on the road: what the overdue job looks at.
+ON_THE_ROAD_STATUSES = (ManifestStatus.ISSUED, ManifestStatus.DEPARTED)
+RECEIVED_STATUSES = (ManifestStatus.ACCEPTED, ManifestStatus.PARTIALLY_REFUSED, ManifestStatus.REFUSED)
+REFUSAL_STATUSES = (ManifestStatus.PARTIALLY_REFUSED, ManifestStatus.REFUSED)
+
+# The state machine as data: each step and the statuses it starts from.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "cancel": (ManifestStatus.ISSUED,),
+    "depart": (ManifestStatus.ISSUED,),
+    "arrive": (ManifestStatus.DEPARTED,),
+    "receive": (ManifestStatus.ARRIVED,),
+    "close": RECEIVED_STATUSES,
+    "redirect": REFUSAL_STATUSES,
+    "amend": (ManifestStatus.ISSUED,),
+}
+ALLOWED_STEPS: dict[str, tuple[str, ...]] = {
+    status: tuple(step for step, sources in TRANSITIONS.items() if status in sources)
+    for status in ManifestStatus.values
+}
+
+# Which fields belong to which party: once that party has signed, they are locked. The emitter
+# signs when it issues, the transporter when the truck departs, the receiver when it weighs.
+PARTY_FIELDS: dict[str, tuple[str, ...]] = {
+    SignatureStep.EMITTER: (
+        "emitter", "project", "emitter_address", "category", "estimated_m3", "estimated_t",
+        "receiver", "site", "disposal_method", "emission_approval", "planned_departure_at",
+        "expected_arrival_at",
+    ),
+    SignatureStep.TRANSPORTER: ("carrier", "vehicle", "driver", "transport_approval", "route"),
+    SignatureStep.RECEIVER: (
+        "disposal_approval", "gross_t", "tare_t", "net_t", "received_m3", "quantity_unit",
+        "received_quantity", "accepted_quantity", "refused_quantity", "refusal_reason",
+    ),
+}
+FIELD_PARTY: dict[str, str] = {field: party for party, fields in PARTY_FIELDS.items() for field in fields}
+
+
+def manifest_number(day, serial: int) -> str:
+    """e.g. JM20260612000042 (ASCII so that it scans and types easily)."""
+    return f"JM{day:%Y%m%d}{serial:06d}"
+
+
+class ManifestNumberCounter(models.Model):
+    """The last serial given per day; locked while a number is taken."""
+
+    day = models.DateField(unique=True)
+    last = models.PositiveIntegerField(default=0)
+
+
+def _quantity(label, **kwargs) -> models.DecimalField:
+    return models.DecimalField(label, max_digits=12, decimal_places=2, null=True, blank=True, **kwargs)
+
+
+class Manifest(models.Model):
+    number = models.CharField(_("number"), max_length=24, unique=True)
+    status = models.CharField(_("status"), max_length=20, choices=ManifestStatus.choices,
+                              default=ManifestStatus.ISSUED)
+    parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                               related_name="redirects", verbose_name=_("redirected from"))
+    plan = models.ForeignKey(HandlingPlan, on_delete=models.PROTECT, related_name="manifests",
+                             verbose_name=_("handling plan"))
+
+    # Emitting unit (Art. 4: emitting unit and address).
+    emitter = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="emitted_manifests",
+                                verbose_name=_("emitting unit"))
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="manifests",
+                                verbose_name=_("construction project"))
+    emitter_address = models.CharField(_("emitting address"), max_length=300, blank=True)
+    # Category and quantity.
+    category = models.ForeignKey(WasteCategory, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("waste category"))
+    estimated_m3 = models.DecimalField(_("estimated quantity (m³)"), max_digits=12, decimal_places=2)
+    estimated_t = models.DecimalField(_("estimated quantity (t)"), max_digits=12, decimal_places=2)
+    # Transport unit, vehicle, driver, route, transport time.
+    carrier = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="carried_manifests",
+                                verbose_name=_("transport unit"))
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="manifests",
+                                verbose_name=_("vehicle"))
+    driver = models.ForeignKey(Driver, on_delete=models.PROTECT, related_name="manifests",
+                               verbose_name=_("driver"))
+    route = models.TextField(_("route"), blank=True)
+    planned_departure_at = models.DateTimeField(_("planned departure"))
+    expected_arrival_at = models.DateTimeField(_("expected arrival"))
+    # Receiving unit and disposal method.
+    receiver = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="received_manifests",
+                                 verbose_name=_("receiving unit"))
+    site = models.ForeignKey(ReceivingSite, on_delete=models.PROTECT, related_name="manifests",
+                             verbose_name=_("receiving site"))
+    disposal_method = models.CharField(_("disposal method"), max_length=16, choices=DisposalMethod.choices)
+    # The approvals in force when issued.
+    emission_approval = models.ForeignKey(Approval, on_delete=models.PROTECT, related_name="+",
+                                          verbose_name=_("emission approval"))
+    transport_approval = models.ForeignKey(Approval, on_delete=models.PROTECT, related_name="+",
+                                           verbose_name=_("transport approval"))
+    disposal_approval = models.ForeignKey(Approval, on_delete=models.PROTECT, related_name="+",
+                                          verbose_name=_("disposal approval"))
+
+    # Lifecycle times.
+    issued_at = models.DateTimeField(_("issued"))
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                  verbose_name=_("issued by"))
+    departed_at = models.DateTimeField(_("departed"), null=True, blank=True)
+    arrived_at = models.DateTimeField(_("arrived"), null=True, blank=True)
+    received_at = models.DateTimeField(_("received"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled"), null=True, blank=True)
+    cancellation_reason = models.TextField(_("reason for cancellation"), blank=True)
+    is_overdue = models.BooleanField(_("overdue"), default=False)
+    overdue_at = models.DateTimeField(_("marked overdue"), null=True, blank=True)
+
+    # Receipt: weighing (t) or volume (m³), and what was accepted or refused, in quantity_unit.
+    gross_t = _quantity(_("gross weight (t)"))
+    tare_t = _quantity(_("tare weight (t)"))
+    net_t = _quantity(_("net weight (t)"))
+    received_m3 = _quantity(_("received volume (m³)"))
+    quantity_unit = models.CharField(_("unit"), max_length=2, choices=QuantityUnit.choices, blank=True)
+    received_quantity = _quantity(_("received quantity"))
+    accepted_quantity = _quantity(_("accepted quantity"))
+    refused_quantity = _quantity(_("refused quantity"))
+    accepted_m3 = _quantity(_("accepted volume (m³)"))
+    refusal_reason = models.TextField(_("reason for refusal"), blank=True)
+
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-issued_at", "-id"]
+        verbose_name = _("manifest")
+        verbose_name_plural = _("manifests")
+        indexes = [
+            models.Index(fields=["status", "expected_arrival_at"]),
+            models.Index(fields=["project", "status"]),
+            models.Index(fields=["site", "status"]),
+            models.Index(fields=["carrier", "status"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["vehicle"], condition=Q(status__in=VEHICLE_BUSY_STATUSES),
+                                    name="one_open_manifest_per_vehicle"),
+            models.CheckConstraint(condition=Q(estimated_m3__gt=0, estimated_t__gt=0),
+                                   name="manifest_estimate_positive"),
+            models.CheckConstraint(condition=Q(expected_arrival_at__gt=models.F("planned_departure_at")),
+                                   name="manifest_arrival_after_departure"),
+            models.CheckConstraint(condition=Q(net_t__isnull=True) | Q(net_t__gt=0), name="manifest_net_positive"),
+            models.CheckConstraint(condition=~Q(status__in=REFUSAL_STATUSES) | ~Q(refusal_reason=""),
+                                   name="manifest_refusal_has_reason"),
+            models.CheckConstraint(
+                condition=~Q(status__in=RECEIVED_STATUSES)
+                | Q(received_quantity__gt=0, accepted_quantity__gte=0, refused_quantity__gte=0),
+                name="manifest_received_has_quantities",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ManifestStatus.ACCEPTED) | Q(refused_quantity=0),
+                name="manifest_accepted_refuses_nothing",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ManifestStatus.REFUSED) | Q(accepted_quantity=0),
+                name="manifest_refused_accepts_nothing",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ManifestStatus.CANCELLED) | ~Q(cancellation_reason=""),
+                name="manifest_cancellation_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in VEHICLE_BUSY_STATUSES
+
+    @property
+    def allowed_steps(self) -> tuple[str, ...]:
+        return ALLOWED_STEPS[self.status]
+
+
+class ManifestSignature(models.Model):
+    """A party's signature of its step: who, when, for which organisation, optionally where."""
+
+    manifest = models.ForeignKey(Manifest, on_delete=models.PROTECT, related_name="signatures")
+    step = models.CharField(_("step"), max_length=12, choices=SignatureStep.choices)
+    signed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                  verbose_name=_("signed by"))
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("for organisation"))
+    signed_at = models.DateTimeField(_("signed"))
+    lon_e6 = models.IntegerField(_("longitude (micro-degrees)"), null=True, blank=True)
+    lat_e6 = models.IntegerField(_("latitude (micro-degrees)"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["signed_at", "id"]
+        verbose_name = _("signature")
+        verbose_name_plural = _("signatures")
+        constraints = [
+            models.UniqueConstraint(fields=["manifest", "step"], name="one_signature_per_step"),
+            models.CheckConstraint(condition=Q(lon_e6__isnull=True, lat_e6__isnull=True)
+                                   | Q(lon_e6__isnull=False, lat_e6__isnull=False),
+                                   name="signature_position_complete"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.manifest.number} {self.step}"
+
+
+ZERO = Decimal("0")

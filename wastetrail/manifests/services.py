@@ -1,0 +1,532 @@
+"""Writes for manifests: issue, amend, cancel, depart, arrive, receive, close, redirect, and the
+overdue job.
+
+Each service checks who is acting (manifests.policy), locks the manifest's row, checks its state
+against TRANSITIONS (a wrong state raises DomainError and changes nothing), checks the input
+(ValidationError naming the field), and writes the change and exactly one audit row in one
+transaction. ``now`` parameters exist for jobs and tests; doors never pass them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from wastetrail.accounts.policy import Actor
+from wastetrail.core.audit.services import audit_record
+from wastetrail.core.errors import DomainError
+from wastetrail.core.rulebook.models import WasteCategory
+from wastetrail.manifests import policy
+from wastetrail.manifests.models import (
+    FIELD_PARTY,
+    ON_THE_ROAD_STATUSES,
+    TRANSITIONS,
+    VEHICLE_BUSY_STATUSES,
+    DisposalMethod,
+    Manifest,
+    ManifestNumberCounter,
+    ManifestSignature,
+    ManifestStatus,
+    SignatureStep,
+    manifest_number,
+)
+from wastetrail.manifests.rules import CENT, Receipt, decimal_field, receipt_from, to_m3, to_t
+from wastetrail.permits.models import ApprovalKind
+from wastetrail.permits.selectors import valid_approval
+from wastetrail.plans.selectors import filed_plan_for, plan_streams_allowing
+from wastetrail.registry.models import (
+    Driver,
+    Project,
+    ReceivingSite,
+    SiteStatus,
+    Vehicle,
+    VehicleStatus,
+)
+
+# Used when the emitter gives no expected arrival.
+DEFAULT_TRIP_DURATION = dt.timedelta(hours=4)
+# What the transporter may still change before it signs (the driver changes shift; a road is shut).
+AMENDABLE_FIELDS = ("driver", "route")
+
+
+def _status_label(status: str) -> str:
+    return str(ManifestStatus(status).label)
+
+
+def _refusal(step: str) -> str:
+    # Looked up at call time so that the message is in the request's language.
+    return {
+        "cancel": _("Only an issued manifest can be cancelled; this one is %(status)s."),
+        "depart": _("Only an issued manifest can depart; this one is %(status)s."),
+        "arrive": _("Only a departed manifest can arrive; this one is %(status)s."),
+        "receive": _("Only an arrived manifest can be received; this one is %(status)s."),
+        "close": _("Only a received manifest can be closed; this one is %(status)s."),
+        "redirect": _("Only a refused or partially refused load can be redirected; this one is %(status)s."),
+        "amend": _("Only an issued manifest can be amended; this one is %(status)s."),
+    }[step]
+
+
+def _lock(manifest: Manifest) -> Manifest:
+    return Manifest.objects.select_for_update().select_related("driver").get(pk=manifest.pk)
+
+
+def _check_state(locked: Manifest, step: str) -> None:
+    if locked.status not in TRANSITIONS[step]:
+        raise DomainError(_refusal(step) % {"status": _status_label(locked.status)}, code="wrong_state")
+
+
+def _save(manifest: Manifest, fields: list[str]) -> None:
+    manifest.save(update_fields=[*fields, "updated_at"])
+
+
+def _position(lon: Any, lat: Any) -> tuple[int | None, int | None]:
+    if lon in (None, "") and lat in (None, ""):
+        return None, None
+    try:
+        lon_d, lat_d = Decimal(str(lon)), Decimal(str(lat))
+    except (InvalidOperation, ValueError):
+        raise ValidationError({"lon": _("Give both longitude and latitude as numbers.")}) from None
+    if not (lon_d.is_finite() and lat_d.is_finite() and -180 <= lon_d <= 180 and -90 <= lat_d <= 90):
+        raise ValidationError({"lon": _("The position is not on Earth.")})
+    return int(lon_d * 1_000_000), int(lat_d * 1_000_000)
+
+
+def _sign(manifest: Manifest, step: str, actor: Actor, organisation_id: int, at: dt.datetime,
+          position: tuple[int | None, int | None]) -> ManifestSignature:
+    return ManifestSignature.objects.create(
+        manifest=manifest, step=step, signed_by=actor.user, organisation_id=organisation_id,
+        signed_at=at, lon_e6=position[0], lat_e6=position[1],
+    )
+
+
+def _signature_data(signature: ManifestSignature) -> dict[str, Any]:
+    return {"step": signature.step, "signed_by": signature.signed_by_id,
+            "organisation": signature.organisation_id, "lon_e6": signature.lon_e6, "lat_e6": signature.lat_e6}
+
+
+def signed_steps(manifest: Manifest) -> set[str]:
+    return set(manifest.signatures.values_list("step", flat=True))
+
+
+def locked_fields(manifest: Manifest) -> set[str]:
+    """The fields no longer changeable: those of every party that has signed."""
+    steps = signed_steps(manifest)
+    return {field for field, party in FIELD_PARTY.items() if party in steps}
+
+
+# --- issuing --------------------------------------------------------------------------------
+def _next_number(day: dt.date) -> str:
+    counter, _created = ManifestNumberCounter.objects.select_for_update().get_or_create(day=day)
+    counter.last += 1
+    counter.save(update_fields=["last"])
+    return manifest_number(day, counter.last)
+
+
+def _estimates(estimated_m3: Any, estimated_t: Any, category: WasteCategory) -> tuple[Decimal, Decimal]:
+    m3 = decimal_field(estimated_m3, "estimated_m3")
+    t = decimal_field(estimated_t, "estimated_t")
+    if m3 is None and t is None:
+        raise ValidationError({"estimated_m3": _("Give the estimated quantity in m³ or t.")})
+    if m3 is not None and m3 <= 0:
+        raise ValidationError({"estimated_m3": _("The quantity must be more than zero.")})
+    if t is not None and t <= 0:
+        raise ValidationError({"estimated_t": _("The quantity must be more than zero.")})
+    density = category.density_t_per_m3
+    if m3 is None:
+        m3 = max(to_m3(t, "t", density), CENT)
+    if t is None:
+        t = max(to_t(m3, "m3", density), CENT)
+    return m3, t
+
+
+def _check_input(project, category, vehicle, driver, site) -> None:
+    errors: dict[str, str] = {}
+    for field, value in (("project", project), ("category", category), ("vehicle", vehicle),
+                         ("driver", driver), ("site", site)):
+        if value is None:
+            errors[field] = _("This field is required.")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _issuing_checks(*, project: Project, category: WasteCategory, vehicle: Vehicle, driver: Driver,
+                    site: ReceivingSite, estimated_m3: Decimal, departure: dt.datetime,
+                    exclude_parent: Manifest | None = None) -> dict[str, Any]:
+    """Everything the rulebook asks before a load may leave; the first failure is raised as a
+    DomainError with a code naming it. Returns the plan and approvals in force."""
+    local = timezone.localtime(departure)
+    on, at = local.date(), local.time()
+    carrier_id = vehicle.company_id
+
+    plan = filed_plan_for(project)
+    if plan is None:
+        raise DomainError(_("The project has no filed handling plan: file one before issuing manifests."),
+                          code="no_filed_plan")
+    emission = valid_approval(ApprovalKind.EMISSION, project.construction_unit_id, on, category=category,
+                              project=project, site=site)
+    if emission is None:
+        raise DomainError(_("No valid emission approval covers %(category)s from this project to this "
+                            "site on %(date)s.") % {"category": category, "date": on.isoformat()},
+                          code="no_emission_approval")
+    if vehicle.status != VehicleStatus.ACTIVE:
+        raise DomainError(_("Vehicle %(plate)s is not in service.") % {"plate": vehicle.plate},
+                          code="vehicle_not_in_service")
+    if not vehicle.sealed_body_certified:
+        raise DomainError(_("Vehicle %(plate)s is not certified as sealed (GD air pollution regulation, "
+                            "Art. 56).") % {"plate": vehicle.plate}, code="vehicle_not_sealed")
+    if vehicle._bound_terminal() is None:
+        raise DomainError(_("Vehicle %(plate)s has no registered positioning terminal (GD air pollution "
+                            "regulation, Art. 56).") % {"plate": vehicle.plate}, code="no_terminal")
+    if driver.company_id != carrier_id or not driver.is_active:
+        raise DomainError(_("The driver is not an active driver of the vehicle's transport company."),
+                          code="driver_not_of_carrier")
+    transport = valid_approval(ApprovalKind.TRANSPORT, carrier_id, on, category=category, vehicle=vehicle,
+                               site=site)
+    if transport is None:
+        raise DomainError(_("The transport company has no valid transport approval covering vehicle "
+                            "%(plate)s for %(category)s on %(date)s.") % {
+            "plate": vehicle.plate, "category": category, "date": on.isoformat()},
+            code="no_transport_approval")
+    disposal = valid_approval(ApprovalKind.DISPOSAL, site.operator_id, on, category=category, site=site)
+    if disposal is None:
+        raise DomainError(_("%(site)s has no valid disposal approval for %(category)s on %(date)s.") % {
+            "site": site.name, "category": category, "date": on.isoformat()}, code="no_disposal_approval")
+    if not site.accepted_categories.filter(pk=category.pk).exists():
+        raise DomainError(_("%(site)s does not accept %(category)s.") % {"site": site.name, "category": category},
+                          code="site_refuses_category")
+    if site.status != SiteStatus.OPEN:
+        raise DomainError(_("%(site)s is not open for deliveries.") % {"site": site.name}, code="site_not_open")
+    remaining = site.remaining_capacity_m3
+    if remaining is not None and remaining < estimated_m3:
+        raise DomainError(_("%(site)s has %(left)s m³ of capacity left, less than this load's %(load)s m³.") % {
+            "site": site.name, "left": remaining, "load": estimated_m3}, code="site_full")
+    streams = plan_streams_allowing(project, category, on=on, at=at, site=site, carrier=carrier_id)
+    if not streams:
+        raise DomainError(_("The filed plan does not let %(category)s leave for %(site)s with this carrier at "
+                            "%(when)s.") % {"category": category, "site": site.name,
+                                            "when": local.strftime("%Y-%m-%d %H:%M")},
+                          code="outside_plan")
+    busy = Manifest.objects.filter(vehicle=vehicle, status__in=VEHICLE_BUSY_STATUSES)
+    if exclude_parent is not None:
+        busy = busy.exclude(pk=exclude_parent.pk)
+    open_number = busy.values_list("number", flat=True).first()
+    if open_number:
+        raise DomainError(_("Vehicle %(plate)s already carries open manifest %(number)s.") % {
+            "plate": vehicle.plate, "number": open_number}, code="vehicle_busy")
+    return {"plan": plan, "emission": emission, "transport": transport, "disposal": disposal,
+            "route": streams[0].route}
+
+
+def _issue(
+    *,
+    actor: Actor,
+    project: Project,
+    category: WasteCategory,
+    vehicle: Vehicle,
+    driver: Driver,
+    site: ReceivingSite,
+    estimated_m3: Any,
+    estimated_t: Any,
+    disposal_method: str | None,
+    route: str,
+    planned_departure_at: dt.datetime | None,
+    expected_arrival_at: dt.datetime | None,
+    lon: Any,
+    lat: Any,
+    now: dt.datetime | None,
+    parent: Manifest | None,
+    action: str,
+) -> Manifest:
+    now = now or timezone.now()
+    departure = planned_departure_at or now
+    arrival = expected_arrival_at or departure + DEFAULT_TRIP_DURATION
+    if arrival <= departure:
+        raise ValidationError({"expected_arrival_at": _("The expected arrival must be after the departure.")})
+    method = disposal_method or site.kind
+    if method not in DisposalMethod.values:
+        raise ValidationError({"disposal_method": _("Choose a disposal method.")})
+    m3, t = _estimates(estimated_m3, estimated_t, category)
+    position = _position(lon, lat)
+    # Locking the vehicle serialises two issues for one truck; the partial unique index is the
+    # last word if anything slips past (another writer that does not lock).
+    vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
+    site = ReceivingSite.objects.get(pk=site.pk)
+    driver = Driver.objects.get(pk=driver.pk)
+    project = Project.objects.select_related("construction_unit").get(pk=project.pk)
+    found = _issuing_checks(project=project, category=category, vehicle=vehicle, driver=driver, site=site,
+                            estimated_m3=m3, departure=departure, exclude_parent=parent)
+    try:
+        with transaction.atomic():
+            manifest = Manifest.objects.create(
+                number=_next_number(timezone.localdate(now)), status=ManifestStatus.ISSUED, parent=parent,
+                plan=found["plan"], emitter_id=project.construction_unit_id, project=project,
+                emitter_address=project.address or project.construction_unit.address, category=category,
+                estimated_m3=m3, estimated_t=t, carrier_id=vehicle.company_id, vehicle=vehicle, driver=driver,
+                route=(route or "").strip() or found["route"], planned_departure_at=departure,
+                expected_arrival_at=arrival, receiver_id=site.operator_id, site=site, disposal_method=method,
+                emission_approval=found["emission"], transport_approval=found["transport"],
+                disposal_approval=found["disposal"], issued_at=now, issued_by=actor.user,
+            )
+    except IntegrityError:
+        if Manifest.objects.filter(vehicle=vehicle, status__in=VEHICLE_BUSY_STATUSES).exists():
+            raise DomainError(_("Vehicle %(plate)s already carries an open manifest.") % {
+                "plate": vehicle.plate}, code="vehicle_busy") from None
+        raise
+    signature = _sign(manifest, SignatureStep.EMITTER, actor, project.construction_unit_id, now, position)
+    audit_record(actor=actor.user, action=action, target=manifest, organisation=project.construction_unit_id,
+                 data={"number": manifest.number, "status": manifest.status, "parent": manifest.parent_id,
+                       "project": project.pk, "category": category.code, "estimated_m3": m3, "estimated_t": t,
+                       "vehicle": vehicle.plate, "driver": driver.pk, "site": site.pk,
+                       "plan": found["plan"].pk, "approvals": [found["emission"].pk, found["transport"].pk,
+                                                               found["disposal"].pk],
+                       "planned_departure_at": departure, "expected_arrival_at": arrival,
+                       "signature": _signature_data(signature)})
+    return manifest
+
+
+def manifest_issue(
+    *,
+    actor: Actor,
+    project: Project | None,
+    category: WasteCategory | None,
+    vehicle: Vehicle | None,
+    driver: Driver | None,
+    site: ReceivingSite | None,
+    estimated_m3: Any = None,
+    estimated_t: Any = None,
+    disposal_method: str | None = None,
+    route: str = "",
+    planned_departure_at: dt.datetime | None = None,
+    expected_arrival_at: dt.datetime | None = None,
+    lon: Any = None,
+    lat: Any = None,
+    now: dt.datetime | None = None,
+) -> Manifest:
+    """The emitting unit issues a manifest for one load and signs it (its fields lock now).
+
+    Refused (DomainError with a code) unless: a filed plan; a valid emission approval; the
+    carrier's transport approval covering the vehicle; the vehicle sealed with a terminal; the
+    site approved for the category, accepting it, open and with capacity for the estimate; the
+    plan's stream allows this category, site and carrier at the planned departure; and the
+    vehicle carries no other open manifest (also a partial unique index)."""
+    _check_input(project, category, vehicle, driver, site)
+    actor.require(policy.can_issue_for(actor, project.construction_unit_id))
+    with transaction.atomic():
+        return _issue(actor=actor, project=project, category=category, vehicle=vehicle, driver=driver, site=site,
+                      estimated_m3=estimated_m3, estimated_t=estimated_t, disposal_method=disposal_method,
+                      route=route, planned_departure_at=planned_departure_at,
+                      expected_arrival_at=expected_arrival_at, lon=lon, lat=lat, now=now, parent=None,
+                      action="manifest.issue")
+
+
+def manifest_amend(*, actor: Actor, manifest: Manifest, changes: dict[str, Any]) -> Manifest:
+    """The transport unit changes its own unsigned fields (driver, route) before departure.
+    A signed party's field is locked (DomainError ``field_locked``)."""
+    if not changes:
+        raise ValidationError({"changes": _("Nothing to change.")})
+    with transaction.atomic():
+        locked = _lock(manifest)
+        actor.require(actor.is_staff_of(locked.carrier_id))
+        _check_state(locked, "amend")
+        frozen = locked_fields(locked)
+        for field in changes:
+            if field not in FIELD_PARTY:
+                raise ValidationError({field: _("Unknown field.")})
+            if field in frozen:
+                raise DomainError(_("%(field)s is locked: its party has signed.") % {"field": field},
+                                  code="field_locked")
+            if field not in AMENDABLE_FIELDS:
+                raise ValidationError({field: _("This field cannot be changed here.")})
+        before = {field: getattr(locked, f"{field}_id" if field == "driver" else field) for field in changes}
+        if "driver" in changes:
+            driver = changes["driver"]
+            if driver is None or driver.company_id != locked.carrier_id or not driver.is_active:
+                raise ValidationError({"driver": _("Choose an active driver of the transport company.")})
+            locked.driver = driver
+        if "route" in changes:
+            locked.route = (changes["route"] or "").strip()
+        _save(locked, list(changes))
+        after = {field: getattr(locked, f"{field}_id" if field == "driver" else field) for field in changes}
+        audit_record(actor=actor.user, action="manifest.amend", target=locked, organisation=locked.carrier_id,
+                     data={"before": before, "after": after})
+    return locked
+
+
+def manifest_cancel(*, actor: Actor, manifest: Manifest, reason: str, now: dt.datetime | None = None) -> Manifest:
+    """The emitting unit cancels a load that has not left."""
+    text = (reason or "").strip()
+    with transaction.atomic():
+        locked = _lock(manifest)
+        actor.require(policy.can_issue_for(actor, locked.emitter_id))
+        _check_state(locked, "cancel")
+        if not text:
+            raise ValidationError({"reason": _("Give a reason.")})
+        locked.status = ManifestStatus.CANCELLED
+        locked.cancelled_at, locked.cancellation_reason = now or timezone.now(), text
+        _save(locked, ["status", "cancelled_at", "cancellation_reason"])
+        audit_record(actor=actor.user, action="manifest.cancel", target=locked, organisation=locked.emitter_id,
+                     data={"status": locked.status, "reason": text})
+    return locked
+
+
+def manifest_depart(*, actor: Actor, manifest: Manifest, lon: Any = None, lat: Any = None,
+                    now: dt.datetime | None = None) -> Manifest:
+    """The truck leaves: the transport unit's staff or the assigned driver signs."""
+    position = _position(lon, lat)
+    with transaction.atomic():
+        locked = _lock(manifest)
+        actor.require(policy.can_depart(actor, locked))
+        _check_state(locked, "depart")
+        now = now or timezone.now()
+        locked.status, locked.departed_at = ManifestStatus.DEPARTED, now
+        _save(locked, ["status", "departed_at"])
+        signature = _sign(locked, SignatureStep.TRANSPORTER, actor, locked.carrier_id, now, position)
+        audit_record(actor=actor.user, action="manifest.depart", target=locked, organisation=locked.carrier_id,
+                     data={"status": locked.status, "signature": _signature_data(signature)})
+    return locked
+
+
+def manifest_arrive(*, actor: Actor, manifest: Manifest, now: dt.datetime | None = None) -> Manifest:
+    """The receiving site records the truck at its gate."""
+    with transaction.atomic():
+        locked = _lock(manifest)
+        actor.require(policy.can_receive(actor, locked))
+        _check_state(locked, "arrive")
+        locked.status, locked.arrived_at = ManifestStatus.ARRIVED, now or timezone.now()
+        _save(locked, ["status", "arrived_at"])
+        audit_record(actor=actor.user, action="manifest.arrive", target=locked, organisation=locked.receiver_id,
+                     data={"status": locked.status, "overdue": locked.is_overdue})
+    return locked
+
+
+def manifest_receive(
+    *,
+    actor: Actor,
+    manifest: Manifest,
+    outcome: str,
+    gross_t: Any = None,
+    tare_t: Any = None,
+    volume_m3: Any = None,
+    refused_quantity: Any = None,
+    reason: str = "",
+    lon: Any = None,
+    lat: Any = None,
+    now: dt.datetime | None = None,
+) -> Manifest:
+    """The receiving site weighs (or measures) the load and accepts, partially refuses or refuses
+    it (rules in manifests.rules), and signs. An accepted quantity fills the site's capacity."""
+    position = _position(lon, lat)
+    with transaction.atomic():
+        locked = _lock(manifest)
+        actor.require(policy.can_receive(actor, locked))
+        _check_state(locked, "receive")
+        receipt: Receipt = receipt_from(outcome=outcome, gross_t=gross_t, tare_t=tare_t, volume_m3=volume_m3,
+                                        refused=refused_quantity, reason=reason)
+        now = now or timezone.now()
+        accepted_m3 = to_m3(receipt.accepted, receipt.unit, locked.category.density_t_per_m3)
+        locked.status, locked.received_at = receipt.outcome, now
+        locked.gross_t, locked.tare_t, locked.net_t = receipt.gross_t, receipt.tare_t, receipt.net_t
+        locked.received_m3, locked.quantity_unit = receipt.received_m3, receipt.unit
+        locked.received_quantity, locked.accepted_quantity = receipt.received, receipt.accepted
+        locked.refused_quantity, locked.refusal_reason = receipt.refused, receipt.reason
+        locked.accepted_m3 = accepted_m3
+        _save(locked, ["status", "received_at", "gross_t", "tare_t", "net_t", "received_m3", "quantity_unit",
+                       "received_quantity", "accepted_quantity", "refused_quantity", "refusal_reason",
+                       "accepted_m3"])
+        if accepted_m3 > 0:
+            site = ReceivingSite.objects.select_for_update().get(pk=locked.site_id)
+            site.used_capacity_m3 = (site.used_capacity_m3 or Decimal("0")) + accepted_m3
+            site.save(update_fields=["used_capacity_m3", "updated_at"])
+        signature = _sign(locked, SignatureStep.RECEIVER, actor, locked.receiver_id, now, position)
+        audit_record(actor=actor.user, action="manifest.receive", target=locked, organisation=locked.receiver_id,
+                     data={"status": locked.status, "unit": receipt.unit, "gross_t": receipt.gross_t,
+                           "tare_t": receipt.tare_t, "net_t": receipt.net_t, "received_m3": receipt.received_m3,
+                           "received": receipt.received, "accepted": receipt.accepted,
+                           "refused": receipt.refused, "reason": receipt.reason, "accepted_m3": accepted_m3,
+                           "signature": _signature_data(signature)})
+    return locked
+
+
+def manifest_close(*, actor: Actor, manifest: Manifest, now: dt.datetime | None = None) -> Manifest:
+    """The receiving site closes a received manifest. A refused or partially refused one needs
+    its refused quantity sent on first (a live redirect manifest)."""
+    with transaction.atomic():
+        locked = _lock(manifest)
+        actor.require(policy.can_receive(actor, locked))
+        _check_state(locked, "close")
+        if locked.status != ManifestStatus.ACCEPTED and not _live_redirect(locked):
+            raise DomainError(_("The refused load needs a new destination: the emitting unit redirects it "
+                                "before this manifest can be closed."), code="needs_new_destination")
+        locked.status, locked.closed_at = ManifestStatus.CLOSED, now or timezone.now()
+        _save(locked, ["status", "closed_at"])
+        audit_record(actor=actor.user, action="manifest.close", target=locked, organisation=locked.receiver_id,
+                     data={"status": locked.status})
+    return locked
+
+
+def _live_redirect(manifest: Manifest) -> Manifest | None:
+    return manifest.redirects.exclude(status=ManifestStatus.CANCELLED).first()
+
+
+def manifest_redirect(
+    *,
+    actor: Actor,
+    manifest: Manifest,
+    site: ReceivingSite | None,
+    disposal_method: str | None = None,
+    route: str = "",
+    expected_arrival_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> Manifest:
+    """The emitting unit sends a refused quantity to another site: a new manifest (``parent`` =
+    the refused one) for the refused quantity, same truck and driver, through every issuing check."""
+    if site is None:
+        raise ValidationError({"site": _("This field is required.")})
+    with transaction.atomic():
+        locked = _lock(manifest)
+        actor.require(policy.can_issue_for(actor, locked.emitter_id))
+        _check_state(locked, "redirect")
+        existing = _live_redirect(locked)
+        if existing is not None:
+            raise DomainError(_("The refused load is already redirected under %(number)s.") % {
+                "number": existing.number}, code="already_redirected")
+        if site.pk == locked.site_id:
+            raise ValidationError({"site": _("Choose another receiving site than the one that refused the load.")})
+        density = locked.category.density_t_per_m3
+        quantity_m3 = to_m3(locked.refused_quantity, locked.quantity_unit, density)
+        quantity_t = to_t(locked.refused_quantity, locked.quantity_unit, density)
+        return _issue(actor=actor, project=locked.project, category=locked.category, vehicle=locked.vehicle,
+                      driver=locked.driver, site=site, estimated_m3=max(quantity_m3, CENT),
+                      estimated_t=max(quantity_t, CENT), disposal_method=disposal_method, route=route,
+                      planned_departure_at=now, expected_arrival_at=expected_arrival_at, lon=None, lat=None,
+                      now=now, parent=locked, action="manifest.redirect")
+
+
+# --- the overdue job ------------------------------------------------------------------------
+def manifests_mark_overdue(*, now: dt.datetime | None = None) -> list[Manifest]:
+    """Flag every manifest still on the road (issued or departed) after its expected arrival.
+
+    Each is flagged with a conditional UPDATE in its own transaction, so an arrival at the same
+    moment wins or loses cleanly, and a rerun flags nothing twice."""
+    now = now or timezone.now()
+    candidates = list(Manifest.objects.filter(status__in=ON_THE_ROAD_STATUSES, is_overdue=False,
+                                              expected_arrival_at__lt=now)
+                      .values_list("pk", "carrier_id", "expected_arrival_at"))
+    flagged: list[int] = []
+    for pk, carrier_id, expected in candidates:
+        with transaction.atomic():
+            changed = Manifest.objects.filter(pk=pk, status__in=ON_THE_ROAD_STATUSES, is_overdue=False,
+                                              expected_arrival_at__lt=now).update(
+                is_overdue=True, overdue_at=now, updated_at=timezone.now())
+            if changed:
+                audit_record(actor=None, action="manifest.overdue", object_type="manifests.manifest",
+                             object_id=str(pk), organisation=carrier_id,
+                             data={"expected_arrival_at": expected, "now": now})
+                flagged.append(pk)
+    return list(Manifest.objects.filter(pk__in=flagged).order_by("pk"))
