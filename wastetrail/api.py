@@ -88,6 +88,7 @@ def _register_routers() -> None:
     api.add_router("/rulebook", "wastetrail.core.rulebook.api.router")
     api.add_router("/plans", "wastetrail.plans.api.router")
     api.add_router("/permits", "wastetrail.permits.api.router")
+    api.add_router("/manifests", "wastetrail.manifests.api.router")
 
 
 _register_routers()
