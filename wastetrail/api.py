@@ -6,6 +6,9 @@ Machine clients send ``Authorization: Bearer <token>``; pages call it with the s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from ninja import NinjaAPI
@@ -35,6 +38,20 @@ class ActiveSessionAuth(SessionAuth):
 
 def request_actor(request: HttpRequest) -> Actor:
     return actor_for(request.auth)
+
+
+@contextmanager
+def payload_errors(payload_names: dict[str, str]) -> Iterator[None]:
+    """Rename a service's field errors to the payload's names (`company` → `company_id`), so an
+    API client sees the field it actually sent."""
+    try:
+        yield
+    except ValidationError as exc:
+        if not hasattr(exc, "error_dict"):
+            raise
+        raise ValidationError(
+            {payload_names.get(name, name): errors for name, errors in exc.error_dict.items()}
+        ) from None
 
 
 api = NinjaAPI(

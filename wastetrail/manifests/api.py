@@ -7,8 +7,6 @@ actor's selector sees it. Error keys name the payload's fields (``project_id``, 
 """
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +17,7 @@ from ninja import Field, Router, Schema, Status
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from wastetrail.accounts.policy import Actor
-from wastetrail.api import request_actor
+from wastetrail.api import payload_errors, request_actor
 from wastetrail.core.errors import NotFound
 from wastetrail.core.rulebook.selectors import categories_by_codes
 from wastetrail.manifests import selectors, services
@@ -33,18 +31,6 @@ PAYLOAD_NAMES = {
     "project": "project_id", "vehicle": "vehicle_id", "driver": "driver_id", "site": "site_id",
     "changes": "driver_id",
 }
-
-
-@contextmanager
-def payload_errors() -> Iterator[None]:
-    try:
-        yield
-    except ValidationError as exc:
-        if not hasattr(exc, "error_dict"):
-            raise
-        raise ValidationError(
-            {PAYLOAD_NAMES.get(name, name): errors for name, errors in exc.error_dict.items()}
-        ) from None
 
 
 def _scoped(qs: QuerySet[Manifest]) -> QuerySet[Manifest]:
@@ -286,7 +272,7 @@ def manifest_signatures(request, pk: int):
 def manifest_issue(request, payload: IssueIn):
     """The construction unit issues a manifest for one load and signs it."""
     actor = request_actor(request)
-    with payload_errors():
+    with payload_errors(PAYLOAD_NAMES):
         manifest = services.manifest_issue(
             actor=actor, project=_project(actor, payload.project_id),
             category=categories_by_codes([payload.category], field="category")[0],
@@ -306,7 +292,7 @@ def manifest_amend(request, pk: int, payload: AmendIn):
     manifest = _get(actor, pk)
     data = payload.dict(exclude_unset=True)
     changes: dict[str, Any] = {}
-    with payload_errors():
+    with payload_errors(PAYLOAD_NAMES):
         if "driver_id" in data:
             if data["driver_id"] is None:
                 raise ValidationError({"driver_id": _("This field is required.")})
@@ -365,7 +351,7 @@ def manifest_redirect(request, pk: int, payload: RedirectIn):
     """The emitting unit sends a refused quantity to another site: a new manifest."""
     actor = request_actor(request)
     manifest = _get(actor, pk)
-    with payload_errors():
+    with payload_errors(PAYLOAD_NAMES):
         redirected = services.manifest_redirect(
             actor=actor, manifest=manifest, site=_site(payload.site_id), disposal_method=payload.disposal_method,
             route=payload.route, expected_arrival_at=payload.expected_arrival_at,

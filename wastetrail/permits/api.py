@@ -6,8 +6,6 @@ actor's selector sees it. Error keys name the payload's fields (``holder_id``, `
 """
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +17,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from wastetrail.accounts.models import Organisation
 from wastetrail.accounts.policy import Actor
-from wastetrail.api import request_actor
+from wastetrail.api import payload_errors, request_actor
 from wastetrail.core.errors import NotFound
 from wastetrail.core.rulebook.selectors import categories_by_codes
 from wastetrail.permits import selectors, services
@@ -33,18 +31,6 @@ PAYLOAD_NAMES = {
     "holder": "holder_id", "project": "project_id", "site": "site_id",
     "vehicles": "vehicle_ids", "sites": "site_ids",
 }
-
-
-@contextmanager
-def payload_errors() -> Iterator[None]:
-    try:
-        yield
-    except ValidationError as exc:
-        if not hasattr(exc, "error_dict"):
-            raise
-        raise ValidationError(
-            {PAYLOAD_NAMES.get(name, name): errors for name, errors in exc.error_dict.items()}
-        ) from None
 
 
 def _as_seen(actor: Actor, approval: Approval) -> Approval:
@@ -212,7 +198,7 @@ def approval_history(request, pk: int):
 @router.post("/approvals", response={201: ApprovalOut})
 def approval_apply(request, payload: ApplyIn):
     actor = request_actor(request)
-    with payload_errors():
+    with payload_errors(PAYLOAD_NAMES):
         approval = services.approval_apply(
             actor=actor, kind=payload.kind, holder=_holder(payload.holder_id),
             project=_project(actor, payload.project_id), site=_site(actor, payload.site_id),
@@ -232,7 +218,7 @@ def approval_start_review(request, pk: int):
 def approval_approve(request, pk: int, payload: ApproveIn):
     actor = request_actor(request)
     approval = selectors.approval_get(actor=actor, pk=pk)
-    with payload_errors():
+    with payload_errors(PAYLOAD_NAMES):
         approval = services.approval_approve(
             actor=actor, approval=approval,
             categories=categories_by_codes(payload.categories, field="categories"),

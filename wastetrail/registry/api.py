@@ -7,8 +7,6 @@ the caller may not see it). Error keys name the payload's fields (``company_id``
 """
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +17,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from wastetrail.accounts.models import Organisation, User
 from wastetrail.accounts.policy import Actor
-from wastetrail.api import request_actor
+from wastetrail.api import payload_errors, request_actor
 from wastetrail.core.errors import NotFound
 from wastetrail.registry import selectors, services
 from wastetrail.registry.models import (
@@ -40,18 +38,6 @@ PAYLOAD_NAMES = {
     "construction_unit": "construction_unit_id", "owner": "owner_id", "operator": "operator_id",
     "company": "company_id", "vehicle": "vehicle_id", "user": "user_id",
 }
-
-
-@contextmanager
-def payload_errors() -> Iterator[None]:
-    try:
-        yield
-    except ValidationError as exc:
-        if not hasattr(exc, "error_dict"):
-            raise
-        raise ValidationError(
-            {PAYLOAD_NAMES.get(name, name): errors for name, errors in exc.error_dict.items()}
-        ) from None
 
 
 def _organisation(field: str, pk: int | None) -> Organisation | None:
@@ -203,7 +189,7 @@ def project_detail(request, pk: int):
 @router.post("/projects", response={201: ProjectOut})
 def project_create(request, payload: ProjectIn):
     actor = request_actor(request)
-    with payload_errors():
+    with payload_errors(PAYLOAD_NAMES):
         data = _resolve(payload.dict(), PROJECT_RESOLVERS)
         project = services.project_create(actor=actor, **data)
     return Status(201, _as_seen(selectors.project_get, actor, project))
@@ -213,7 +199,7 @@ def project_create(request, payload: ProjectIn):
 def project_update(request, pk: int, payload: ProjectPatch):
     actor = request_actor(request)
     project = selectors.project_get(actor=actor, pk=pk)
-    with payload_errors():
+    with payload_errors(PAYLOAD_NAMES):
         data = _resolve(payload.dict(exclude_unset=True), PROJECT_RESOLVERS)
         project = services.project_update(actor=actor, project=project, **data)
     return _as_seen(selectors.project_get, actor, project)
@@ -316,7 +302,7 @@ def site_detail(request, pk: int):
 @router.post("/sites", response={201: SiteOut})
 def site_create(request, payload: SiteIn):
     actor = request_actor(request)
-    with payload_errors():
+    with payload_errors(PAYLOAD_NAMES):
         site = services.site_create(actor=actor, **_resolve(payload.dict(), SITE_RESOLVERS))
     return Status(201, _as_seen(selectors.site_get, actor, site))
 
@@ -325,7 +311,7 @@ def site_create(request, payload: SiteIn):
 def site_update(request, pk: int, payload: SitePatch):
     actor = request_actor(request)
     site = selectors.site_get(actor=actor, pk=pk)
-    with payload_errors():
+    with payload_errors(PAYLOAD_NAMES):
         site = services.site_update(actor=actor, site=site,
                                     **_resolve(payload.dict(exclude_unset=True), SITE_RESOLVERS))
     return _as_seen(selectors.site_get, actor, site)
@@ -399,7 +385,7 @@ def vehicle_detail(request, pk: int):
 @router.post("/vehicles", response={201: VehicleOut})
 def vehicle_create(request, payload: VehicleIn):
     actor = request_actor(request)
-    with payload_errors():
+    with payload_errors(PAYLOAD_NAMES):
         vehicle = services.vehicle_create(actor=actor, **_resolve(payload.dict(), FLEET_RESOLVERS))
     return Status(201, _as_seen(selectors.vehicle_get, actor, vehicle))
 
@@ -408,7 +394,7 @@ def vehicle_create(request, payload: VehicleIn):
 def vehicle_update(request, pk: int, payload: VehiclePatch):
     actor = request_actor(request)
     vehicle = selectors.vehicle_get(actor=actor, pk=pk)
-    with payload_errors():
+    with payload_errors(PAYLOAD_NAMES):
         vehicle = services.vehicle_update(actor=actor, vehicle=vehicle,
                                           **_resolve(payload.dict(exclude_unset=True), FLEET_RESOLVERS))
     return _as_seen(selectors.vehicle_get, actor, vehicle)
@@ -477,7 +463,7 @@ def _terminal_resolvers(actor: Actor) -> dict:
 @router.post("/terminals", response={201: TerminalOut})
 def terminal_create(request, payload: TerminalIn):
     actor = request_actor(request)
-    with payload_errors():
+    with payload_errors(PAYLOAD_NAMES):
         terminal = services.terminal_create(actor=actor, **_resolve(payload.dict(), _terminal_resolvers(actor)))
     return Status(201, _as_seen(selectors.terminal_get, actor, terminal))
 
@@ -486,7 +472,7 @@ def terminal_create(request, payload: TerminalIn):
 def terminal_update(request, pk: int, payload: TerminalPatch):
     actor = request_actor(request)
     terminal = selectors.terminal_get(actor=actor, pk=pk)
-    with payload_errors():
+    with payload_errors(PAYLOAD_NAMES):
         data = _resolve(payload.dict(exclude_unset=True), _terminal_resolvers(actor))
         if set(data) == {"vehicle"}:
             terminal = services.terminal_bind(actor=actor, terminal=terminal, vehicle=data["vehicle"])
@@ -555,7 +541,7 @@ def driver_detail(request, pk: int):
 @router.post("/drivers", response={201: DriverOut})
 def driver_create(request, payload: DriverIn):
     actor = request_actor(request)
-    with payload_errors():
+    with payload_errors(PAYLOAD_NAMES):
         driver = services.driver_create(actor=actor, **_resolve(payload.dict(), DRIVER_RESOLVERS))
     return Status(201, _as_seen(selectors.driver_get, actor, driver))
 
@@ -564,7 +550,7 @@ def driver_create(request, payload: DriverIn):
 def driver_update(request, pk: int, payload: DriverPatch):
     actor = request_actor(request)
     driver = selectors.driver_get(actor=actor, pk=pk)
-    with payload_errors():
+    with payload_errors(PAYLOAD_NAMES):
         driver = services.driver_update(actor=actor, driver=driver,
                                         **_resolve(payload.dict(exclude_unset=True), DRIVER_RESOLVERS))
     return _as_seen(selectors.driver_get, actor, driver)
