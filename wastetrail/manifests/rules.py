@@ -17,11 +17,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from wastetrail.core.rulebook.quantities import CENT, MAX_QUANTITY, m3_from_tonnes, tonnes_from_m3
 from wastetrail.manifests.models import ManifestStatus, QuantityUnit
 
 ZERO = Decimal("0")
-CENT = Decimal("0.01")
-MAX_QUANTITY = Decimal("9999999999.99")
 OUTCOMES = (ManifestStatus.ACCEPTED, ManifestStatus.PARTIALLY_REFUSED, ManifestStatus.REFUSED)
 
 
@@ -114,10 +113,10 @@ def to_m3(quantity: Decimal, unit: str, density_t_per_m3: Decimal) -> Decimal:
     """Volume of a quantity in t or m³, converted with the category's density."""
     if unit == QuantityUnit.CUBIC_METRE:
         return quantity
-    return (quantity / density_t_per_m3).quantize(CENT)
+    return m3_from_tonnes(quantity, density_t_per_m3)
 
 
 def to_t(quantity: Decimal, unit: str, density_t_per_m3: Decimal) -> Decimal:
     if unit == QuantityUnit.TONNE:
         return quantity
-    return (quantity * density_t_per_m3).quantize(CENT)
+    return tonnes_from_m3(quantity, density_t_per_m3)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -26,13 +26,10 @@ from wastetrail.core.audit.services import audit_record
 from wastetrail.core.errors import DomainError
 from wastetrail.core.modelwrite import snapshot, validated_create, validated_update
 from wastetrail.core.rulebook.models import WasteCategory
+from wastetrail.core.rulebook.quantities import category_from, quantities_by_category
 from wastetrail.plans import policy
 from wastetrail.plans.models import HandlingPlan, PlanQuantity, PlanStatus, PlanStream
 from wastetrail.registry.models import Project, ReceivingSite, SiteStatus
-
-CENT = Decimal("0.01")
-# What fits DecimalField(max_digits=12, decimal_places=2).
-MAX_QUANTITY = Decimal("9999999999.99")
 
 TEXT_FIELDS = ["contact_name", "contact_phone", "reduction_measures", "pollution_control_measures",
                "reuse_rate_target", "other_matters"]
@@ -58,54 +55,15 @@ def _clean_text(value: Any) -> Any:
 
 
 def _category(value: Any, field: str) -> WasteCategory:
-    if isinstance(value, WasteCategory):
-        return value
-    if isinstance(value, int):
-        category = WasteCategory.objects.filter(pk=value).first()
-    else:
-        category = WasteCategory.objects.filter(code=str(value or "").strip()).first()
+    category = category_from(value)
     if category is None:
         raise ValidationError({field: _("Unknown waste category “%(code)s”.") % {"code": value}})
     return category
 
 
-def _quantity(value: Any, label: str, field: str) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise ValidationError({field: _("%(label)s is not a number.") % {"label": label}}) from None
-    if not number.is_finite() or number < 0:
-        raise ValidationError({field: _("%(label)s cannot be negative.") % {"label": label}})
-    # Checked before rounding: quantize() itself fails on numbers this large.
-    if number > MAX_QUANTITY:
-        raise ValidationError({field: _("%(label)s is too large.") % {"label": label}})
-    return number.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def quantities_in_both_units(rows: Iterable[Mapping[str, Any]]) -> dict[WasteCategory, tuple[Decimal, Decimal]]:
-    """Part (2) by category. Where only m³ or only tonnes is given, the other follows from the
-    category's density in the rulebook (as the registry's estimates do); empty rows are dropped."""
-    found: dict[WasteCategory, tuple[Decimal, Decimal]] = {}
-    for row in rows:
-        category = _category(row.get("category"), "quantities")
-        if category in found:
-            raise ValidationError({"quantities": _("%(category)s is listed twice.") % {"category": category}})
-        m3 = _quantity(row.get("quantity_m3"), f"{category} (m³)", "quantities")
-        tonnes = _quantity(row.get("quantity_t"), f"{category} (t)", "quantities")
-        if m3 is None and tonnes is None:
-            continue
-        density = category.density_t_per_m3
-        if tonnes is None:
-            tonnes = (m3 * density).quantize(CENT, rounding=ROUND_HALF_UP)
-        elif m3 is None:
-            m3 = (tonnes / density).quantize(CENT, rounding=ROUND_HALF_UP)
-        if max(m3, tonnes) > MAX_QUANTITY:
-            raise ValidationError({"quantities": _("%(category)s: the quantity is too large.") % {
-                "category": category}})
-        found[category] = (m3, tonnes)
-    return found
+    """Part (2) by category, both units, as the registry's estimates (core.rulebook.quantities)."""
+    return quantities_by_category(rows, field="quantities")
 
 
 def _instance(model: type, value: Any) -> Any:

@@ -9,7 +9,7 @@ Foreign keys are passed as model instances; the API and the forms resolve ids fi
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -23,6 +23,7 @@ from wastetrail.core.audit.services import audit_record
 from wastetrail.core.districts import district_at
 from wastetrail.core.modelwrite import snapshot, validated_create, validated_update
 from wastetrail.core.rulebook.models import WasteCategory
+from wastetrail.core.rulebook.quantities import category_from, quantities_by_category
 from wastetrail.core.validators import mask_id_number, mask_phone
 from wastetrail.registry import policy
 from wastetrail.registry.geometry import check_lon_lat_e6, parse_site_boundary, to_e6
@@ -40,10 +41,6 @@ from wastetrail.registry.models import (
     VehicleStatus,
 )
 from wastetrail.registry.validators import canonical_terminal_phone, normalize_plate, normalize_vin
-
-CENT = Decimal("0.01")
-# What fits DecimalField(max_digits=12, decimal_places=2).
-MAX_ESTIMATE = Decimal("9999999999.99")
 
 
 def _reject_unknown(fields: Mapping[str, Any], allowed: Iterable[str]) -> None:
@@ -106,59 +103,11 @@ PROJECT_FIELDS = [
 PROJECT_AUDIT_FIELDS = PROJECT_FIELDS + ["lon_e6", "lat_e6", "district"]
 
 
-def _decimal_or_none(value: Any, label: str) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        number = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        raise ValidationError({"estimates": _("%(label)s is not a number.") % {"label": label}}) from None
-    if not number.is_finite() or number < 0:
-        raise ValidationError({"estimates": _("%(label)s cannot be negative.") % {"label": label}})
-    # Checked before rounding: quantize() itself fails on numbers this large.
-    if number > MAX_ESTIMATE:
-        raise ValidationError({"estimates": _("%(label)s is too large.") % {"label": label}})
-    return number.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def _category(value: Any) -> WasteCategory | None:
-    if isinstance(value, WasteCategory):
-        return value
-    if isinstance(value, int):
-        return WasteCategory.objects.filter(pk=value).first()
-    return WasteCategory.objects.filter(code=str(value or "").strip()).first()
-
-
-def estimates_in_both_units(estimates: Iterable[Mapping[str, Any]],
-                   kept_category_ids: frozenset[int] = frozenset()) -> dict[WasteCategory, tuple[Decimal, Decimal]]:
-    """Validated estimates by category. Where only m³ or only tonnes is given, the other is
-    computed with the category's density from the rulebook; rows with neither are dropped."""
-    rows: dict[WasteCategory, tuple[Decimal, Decimal]] = {}
-    for item in estimates:
-        category = _category(item.get("category"))
-        if category is None:
-            raise ValidationError({"estimates": _("Unknown waste category “%(code)s”.") % {
-                "code": item.get("category")}})
-        if category in rows:
-            raise ValidationError({"estimates": _("%(category)s is estimated twice.") % {
-                "category": category}})
-        if not category.is_active and category.pk not in kept_category_ids:
-            raise ValidationError({"estimates": _("%(category)s is no longer in use.") % {
-                "category": category}})
-        m3 = _decimal_or_none(item.get("quantity_m3"), f"{category} (m³)")
-        tonnes = _decimal_or_none(item.get("quantity_t"), f"{category} (t)")
-        if m3 is None and tonnes is None:
-            continue
-        density = category.density_t_per_m3
-        if tonnes is None:
-            tonnes = (m3 * density).quantize(CENT, rounding=ROUND_HALF_UP)
-        elif m3 is None:
-            m3 = (tonnes / density).quantize(CENT, rounding=ROUND_HALF_UP)
-        if max(m3, tonnes) > MAX_ESTIMATE:
-            raise ValidationError({"estimates": _("%(category)s: the quantity is too large.") % {
-                "category": category}})
-        rows[category] = (m3, tonnes)
-    return rows
+def estimates_in_both_units(
+    estimates: Iterable[Mapping[str, Any]], kept_category_ids: frozenset[int] = frozenset()
+) -> dict[WasteCategory, tuple[Decimal, Decimal]]:
+    """Validated estimates by category, both units (see core.rulebook.quantities)."""
+    return quantities_by_category(estimates, field="estimates", kept_category_ids=kept_category_ids)
 
 
 def _estimates_snapshot(project: Project) -> dict[str, list[str]]:
@@ -273,7 +222,7 @@ def _boundary_fields(boundary: Any) -> dict[str, Any]:
 def _categories(values: Iterable[Any]) -> list[WasteCategory]:
     found: list[WasteCategory] = []
     for value in values:
-        category = _category(value)
+        category = category_from(value)
         if category is None:
             raise ValidationError({"accepted_categories": _("Unknown waste category “%(code)s”.") % {
                 "code": value}})
