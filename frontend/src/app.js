@@ -18,3 +18,24 @@ document.addEventListener("htmx:configRequest", (event) => {
     if (token) event.detail.headers["X-CSRFToken"] = token;
   }
 });
+
+// A signature may record where it was given: forms marked data-geolocate fill their lon/lat
+// fields when the user lets the browser share its position. Without it they sign all the same.
+document.addEventListener("DOMContentLoaded", () => {
+  const forms = document.querySelectorAll("form[data-geolocate]");
+  if (!forms.length || !navigator.geolocation) return;
+  navigator.geolocation.getCurrentPosition(
+    (position) => {
+      forms.forEach((form) => {
+        const lon = form.querySelector("input[name=lon]");
+        const lat = form.querySelector("input[name=lat]");
+        if (lon && lat) {
+          lon.value = position.coords.longitude.toFixed(6);
+          lat.value = position.coords.latitude.toFixed(6);
+        }
+      });
+    },
+    () => {},
+    { enableHighAccuracy: true, timeout: 10000, maximumAge: 60000 },
+  );
+});

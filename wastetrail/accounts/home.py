@@ -35,23 +35,33 @@ APPROVALS = HomeLink(_("Approvals"), "approvals-list", _("Emission, transport an
 REVIEW_QUEUE = HomeLink(_("Review queue"), "approvals-queue", _("Applications by deadline"))
 MAP = HomeLink(_("Map"), "map", _("Districts, projects and sites on one map"))
 RULEBOOK = HomeLink(_("Rulebook"), "rulebook", _("Categories, violations, deadlines and the calendar"))
+MANIFESTS = HomeLink(_("Manifests"), "manifests-list", _("Every truck load, from source to destination"))
+ISSUE = HomeLink(_("Issue a manifest"), "manifests-create", _("One truck load leaving a project"))
+FIND_MANIFEST = HomeLink(_("Find a manifest"), "manifests-find", _("Scan or type the number at the gate"))
+DRIVER = HomeLink(_("My trips"), "manifests-driver", _("The open manifest, its QR code and the sign button"))
+LEDGERS = HomeLink(_("Ledgers"), "ledgers", _("Manifest ledgers as Excel and CSV"))
+RECONCILIATION = HomeLink(_("Reconciliation"), "reconciliation", _("Planned, issued and received quantities"))
 AUDIT = HomeLink(_("Audit trail"), "audit", _("Every change of state, hash-chained"))
 
 SECTIONS_BY_KIND: dict[str, tuple[str, list[HomeLink]]] = {
     OrganisationKind.REGULATOR: (
         _("Supervision"),
-        [MAP, REVIEW_QUEUE, APPROVALS, PLANS, PROJECTS, SITES, VEHICLES, DRIVERS, ORGANISATIONS, RULEBOOK, AUDIT],
+        [MAP, REVIEW_QUEUE, MANIFESTS, RECONCILIATION, LEDGERS, APPROVALS, PLANS, PROJECTS, SITES, VEHICLES,
+         DRIVERS, ORGANISATIONS, RULEBOOK, AUDIT],
     ),
-    OrganisationKind.CONSTRUCTION_UNIT: (_("My projects"), [PROJECTS, PLANS, APPROVALS, SITES, MAP, ORGANISATIONS]),
+    OrganisationKind.CONSTRUCTION_UNIT: (_("My projects"), [ISSUE, MANIFESTS, PROJECTS, PLANS, APPROVALS,
+                                                             RECONCILIATION, LEDGERS, SITES, MAP, ORGANISATIONS]),
     OrganisationKind.DEVELOPER: (_("My projects"), [PROJECTS, PLANS, SITES, MAP, ORGANISATIONS]),
-    OrganisationKind.TRANSPORT_COMPANY: (_("My fleet"), [VEHICLES, DRIVERS, APPROVALS, SITES, MAP, ORGANISATIONS]),
-    OrganisationKind.SITE_OPERATOR: (_("My sites"), [SITES, APPROVALS, MAP, ORGANISATIONS]),
+    OrganisationKind.TRANSPORT_COMPANY: (_("My fleet"), [MANIFESTS, VEHICLES, DRIVERS, APPROVALS, LEDGERS, SITES, MAP,
+                                                             ORGANISATIONS]),
+    OrganisationKind.SITE_OPERATOR: (_("My sites"), [FIND_MANIFEST, MANIFESTS, SITES, APPROVALS, LEDGERS, MAP,
+                                                      ORGANISATIONS]),
     OrganisationKind.PROPERTY_MANAGER: (_("Decoration waste"), [MAP, SITES, ORGANISATIONS]),
     OrganisationKind.STREET_OFFICE: (_("Decoration waste"), [MAP, SITES, ORGANISATIONS]),
     OrganisationKind.HOUSING_AUTHORITY: (_("Property managers"), [ORGANISATIONS, MAP, SITES]),
     OrganisationKind.HOTLINE: (_("12345 hotline"), [ORGANISATIONS]),
 }
-DRIVER_SECTION = (_("My trips"), [VEHICLES, SITES, MAP])
+DRIVER_SECTION = (_("My trips"), [DRIVER, VEHICLES, SITES, MAP])
 
 
 def home_sections(actor: Actor) -> list[tuple[str, str, list[HomeLink]]]:

@@ -128,9 +128,11 @@ class ResourcePages(ABC):
         actor = actor_for(request.user)
         obj = self._get_or_404(actor, pk)
         fields = [(col.label, resolve_attr(obj, col.value)) for col in self.detail_fields]
+        can_edit = self.can_edit(actor, obj)
         context = self._base(request, actor) | {
-            "object": obj, "fields": fields, "can_edit": self.can_edit(actor, obj),
-            "edit_url": reverse(f"{self.name}-edit", args=[obj.pk]),
+            "object": obj, "fields": fields, "can_edit": can_edit,
+            # Nouns changed only through their own steps have no edit page.
+            "edit_url": reverse(f"{self.name}-edit", args=[obj.pk]) if can_edit else "",
         } | self.detail_context(actor, obj)
         return render(request, "crud/detail.html", context)
 

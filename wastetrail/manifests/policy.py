@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from wastetrail.accounts.models import Role
+from wastetrail.accounts.models import OrganisationKind, Role
 from wastetrail.accounts.policy import Actor
 from wastetrail.manifests.models import Manifest
 
@@ -50,3 +50,25 @@ def can_depart(actor: Actor, manifest: Manifest) -> bool:
 
 def can_receive(actor: Actor, manifest: Manifest) -> bool:
     return actor.is_staff_of(manifest.receiver_id)
+
+
+def can_amend(actor: Actor, manifest: Manifest) -> bool:
+    return actor.is_staff_of(manifest.carrier_id)
+
+
+def can_take_step(actor: Actor, manifest: Manifest, step: str) -> bool:
+    """Whether the actor is the party of this step (the state is checked by the service)."""
+    if step in ("cancel", "redirect"):
+        return can_issue_for(actor, manifest.emitter_id)
+    if step == "depart":
+        return can_depart(actor, manifest)
+    if step in ("arrive", "receive", "close"):
+        return can_receive(actor, manifest)
+    if step == "amend":
+        return can_amend(actor, manifest)
+    return False
+
+
+def can_issue(actor: Actor) -> bool:
+    """Staff of some construction unit: the issue page is offered."""
+    return bool(actor.org_ids_of(OrganisationKind.CONSTRUCTION_UNIT, roles=STAFF_ROLES))

@@ -7,6 +7,8 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from wastetrail.accounts.policy import Actor
+from wastetrail.core.audit.models import AuditEntry
+from wastetrail.core.audit.services import audit_trail_for
 from wastetrail.core.errors import NotFound
 from wastetrail.manifests import policy
 from wastetrail.manifests.models import VEHICLE_BUSY_STATUSES, Manifest
@@ -59,3 +61,18 @@ def open_manifest_for(vehicle: Vehicle | int) -> Manifest | None:
     """The vehicle's open manifest, if any (unscoped: for other services)."""
     return Manifest.objects.filter(vehicle_id=getattr(vehicle, "pk", vehicle),
                                    status__in=VEHICLE_BUSY_STATUSES).first()
+
+
+def manifest_history(*, manifest: Manifest) -> QuerySet[AuditEntry]:
+    """The manifest's audit rows, oldest first. ``manifest`` comes from manifest_get (scoped)."""
+    return audit_trail_for(manifest).order_by("seq")
+
+
+def driver_manifests(*, actor: Actor, recent: int = 10) -> tuple[list[Manifest], list[Manifest]]:
+    """What the driver's phone shows: his open manifests, then his latest finished ones."""
+    if not actor.user.is_authenticated:
+        return [], []
+    mine = manifest_list(actor=actor).filter(driver__user_id=actor.user.pk)
+    open_ones = list(mine.filter(status__in=VEHICLE_BUSY_STATUSES).order_by("planned_departure_at", "id"))
+    finished = list(mine.exclude(status__in=VEHICLE_BUSY_STATUSES)[:recent])
+    return open_ones, finished

@@ -71,7 +71,10 @@ def make_ready_load(cast, categories, make_project, make_site, make_truck, drive
     """Everything a manifest needs, valid tonight. Extra sites (``also_sites``) are in the plan and
     the approvals too, so that a refused load can be redirected to them."""
 
-    def make(*, file_plan: bool = True, truck=None, extra_sites: int = 0) -> ReadyLoad:
+    def make(*, file_plan: bool = True, truck=None, extra_sites: int = 0,
+             window: tuple[dt.time, dt.time] = (dt.time(22, 0), dt.time(6, 0))) -> ReadyLoad:
+        """``window``: the plan's daily transport window; equal ends mean all day (for pages,
+        which act at the real time)."""
         soil = categories["excavated_soil"]
         project = make_project()
         sites = [make_site() for _ in range(1 + extra_sites)]
@@ -89,7 +92,7 @@ def make_ready_load(cast, categories, make_project, make_site, make_truck, drive
             today = timezone.localdate()
             streams = [{
                 "category": "excavated_soil", "quantity_m3": Decimal("4000"), "carrier": cast.org("transport"),
-                "site": site, "daily_start": dt.time(22, 0), "daily_end": dt.time(6, 0),
+                "site": site, "daily_start": window[0], "daily_end": window[1],
                 "valid_from": today - dt.timedelta(days=1), "valid_to": today + dt.timedelta(days=90),
                 "transport_mode": "sealed_truck", "route": "滨江大道—江门大道—龙湾路",
             } for site in sites]
