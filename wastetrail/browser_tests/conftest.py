@@ -19,6 +19,14 @@ from django.conf import settings
 from django.db import connections
 from django.urls import reverse
 
+from wastetrail.permits.tests.conftest import make_truck  # noqa: F401 - fixtures for the flows
+from wastetrail.registry.tests.conftest import (  # noqa: F401
+    categories,
+    make_driver,
+    make_project,
+    make_site,
+    make_vehicle,
+)
 from wastetrail.testing import CAST_PASSWORD
 
 CHROMIUM = Path(os.environ.get("WASTETRAIL_CHROMIUM", "/usr/bin/chromium"))
