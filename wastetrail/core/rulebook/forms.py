@@ -9,6 +9,7 @@ from wastetrail.core.rulebook.models import (
     CalendarOverride,
     CalendarYearNotice,
     DeadlineRule,
+    RulebookParameter,
     Violation,
     WasteCategory,
 )
@@ -17,11 +18,13 @@ from wastetrail.core.rulebook.services import (
     DEADLINE_FIELDS,
     NOTICE_FIELDS,
     OVERRIDE_FIELDS,
+    PARAMETER_FIELDS,
     VIOLATION_FIELDS,
     Checks,
     category_checks,
     deadline_checks,
     notice_checks,
+    parameter_value_problems,
     violation_checks,
 )
 
@@ -90,6 +93,29 @@ class NoticeForm(_FixedKeyForm):
     class Meta:
         model = CalendarYearNotice
         fields = NOTICE_FIELDS
+
+
+class ParameterForm(_FixedKeyForm):
+    """Value, names and basis; the bounds come from the row being edited."""
+
+    class Meta:
+        model = RulebookParameter
+        fields = PARAMETER_FIELDS
+        widgets = {"basis": forms.Textarea(attrs={"rows": 4})}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["value"].help_text = _("Allowed: %(bounds)s.") % {"bounds": self.instance.bounds_display}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        # Before the model's own check: the message names the bounds, on the field.
+        if "value" in cleaned and "value" not in self.errors and self.instance.pk is not None:
+            problems = parameter_value_problems(self.instance, cleaned["value"])
+            if problems:
+                self.add_error("value", problems)
+        return cleaned
 
 
 class ViolationFilterForm(forms.Form):

@@ -135,3 +135,48 @@ class CalendarYearNotice(models.Model):
 
     def __str__(self) -> str:
         return str(self.year)
+
+
+class RulebookParameter(models.Model):
+    """A number the platform's checks use that the city sets by policy (a tolerance, a
+    threshold). The code reads it by ``code``; the unit and the bounds are what that code
+    expects, so they are fixed by the migration that creates the row, and only the value, the
+    names and the basis are edited."""
+
+    code = models.SlugField(_("code"), max_length=64, unique=True)
+    name_zh = models.CharField(_("Chinese name"), max_length=80)
+    name_en = models.CharField(_("English name"), max_length=160)
+    value = models.DecimalField(_("value"), max_digits=12, decimal_places=2)
+    unit = models.CharField(_("unit"), max_length=16, blank=True)
+    min_value = models.DecimalField(_("lowest allowed value"), max_digits=12, decimal_places=2,
+                                    null=True, blank=True)
+    max_value = models.DecimalField(_("highest allowed value"), max_digits=12, decimal_places=2,
+                                    null=True, blank=True)
+    basis = models.TextField(_("basis"), blank=True,
+                             help_text=_("Where the value comes from: a law, a city policy, practice."))
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("rulebook parameter")
+        verbose_name_plural = _("rulebook parameters")
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(min_value__isnull=True) | models.Q(value__gte=models.F("min_value")))
+                & (models.Q(max_value__isnull=True) | models.Q(value__lte=models.F("max_value"))),
+                name="parameter_value_within_bounds",
+                violation_error_message=_("The value is outside the allowed range."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name_en if (get_language() or "").startswith("en") else self.name_zh
+
+    @property
+    def display_value(self) -> str:
+        return f"{self.value} {self.unit}".strip()
+
+    @property
+    def bounds_display(self) -> str:
+        low = "—" if self.min_value is None else str(self.min_value)
+        high = "—" if self.max_value is None else str(self.max_value)
+        return f"{low} – {high} {self.unit}".strip()

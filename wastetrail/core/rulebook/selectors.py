@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
@@ -28,9 +29,13 @@ from wastetrail.core.rulebook.models import (
     CalendarOverride,
     CalendarYearNotice,
     DeadlineRule,
+    RulebookParameter,
     Violation,
     WasteCategory,
 )
+
+# The parameters other apps read, by code (seeded by migrations, see docs/rulebook.md).
+PLAN_OUTFLOW_TOLERANCE_PERCENT = "plan_outflow_tolerance_percent"
 
 
 def can_read_rulebook(actor: Actor) -> bool:
@@ -120,6 +125,29 @@ def deadline_working_days(code: str) -> int:
 def deadline_due(code: str, start: dt.date, *, calendar: WorkingCalendar | None = None) -> DeadlineDate:
     """When the deadline ``code`` started on ``start`` falls due (and whether that is official)."""
     return (calendar or rulebook_calendar()).add_working_days(start, deadline_working_days(code))
+
+
+# --- parameters -----------------------------------------------------------------------------
+def parameter_list(*, actor: Actor) -> QuerySet[RulebookParameter]:
+    _require_reader(actor)
+    return RulebookParameter.objects.all()
+
+
+def parameter_get(*, actor: Actor, pk: int | None = None, code: str | None = None) -> RulebookParameter:
+    _require_reader(actor)
+    return _get(RulebookParameter.objects.all(), **({"pk": pk} if pk is not None else {"code": code}))
+
+
+def parameter_value(code: str) -> Decimal:
+    """The value of the parameter ``code``. For other apps' selectors and services.
+
+    A missing parameter is a configuration problem the regulator must fix, not bad user input.
+    """
+    value = RulebookParameter.objects.filter(code=code).values_list("value", flat=True).first()
+    if value is None:
+        raise DomainError(_("The rulebook has no parameter “%(code)s”.") % {"code": code},
+                          code="rulebook_parameter_missing")
+    return value
 
 
 # --- calendar -------------------------------------------------------------------------------

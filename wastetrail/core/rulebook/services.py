@@ -23,6 +23,7 @@ from wastetrail.core.rulebook.models import (
     CalendarOverride,
     CalendarYearNotice,
     DeadlineRule,
+    RulebookParameter,
     Violation,
     WasteCategory,
 )
@@ -36,12 +37,16 @@ VIOLATION_FIELDS = ["code", "title_zh", "title_en", "description", "legal_basis"
 DEADLINE_FIELDS = ["code", "name_zh", "name_en", "working_days", "legal_max_working_days", "legal_basis"]
 OVERRIDE_FIELDS = ["date", "is_working_day", "note"]
 NOTICE_FIELDS = ["year", "source"]
+PARAMETER_FIELDS = ["code", "name_zh", "name_en", "value", "basis"]
+# Set by the migration that creates the parameter: the code reading it relies on them.
+PARAMETER_FIXED_FIELDS = ("code", "unit", "min_value", "max_value")
 
 # No construction or demolition waste is denser than rock (about 2.7 t/m³): a larger figure is
 # a typing error (18 for 1.8), and it would silently turn every m³ estimate into nonsense.
 MAX_PLAUSIBLE_DENSITY = Decimal("3.00")
 # The PRC's statutory holidays begin in 1950; the date type ends in 9999.
 NOTICE_YEAR_RANGE = (1950, dt.MAXYEAR)
+CENT = Decimal("0.01")
 
 
 # --- shared steps ---------------------------------------------------------------------------
@@ -213,3 +218,55 @@ def calendar_notice_update(*, actor: Actor, notice: CalendarYearNotice, **change
 
 def calendar_notice_delete(*, actor: Actor, notice: CalendarYearNotice) -> None:
     _delete(actor=actor, instance=notice, fields=NOTICE_FIELDS, action="rulebook.calendar_notice.delete")
+
+
+# --- parameters -----------------------------------------------------------------------------
+def parameter_value_problems(parameter: RulebookParameter, value: Any) -> list[str]:
+    """What is wrong with ``value`` for this parameter (not a number, outside its bounds)."""
+    if isinstance(value, bool) or value in (None, ""):
+        return [_("Enter a number.")]
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return [_("Enter a number.")]
+    if not number.is_finite():
+        return [_("Enter a number.")]
+    low, high, unit = parameter.min_value, parameter.max_value, parameter.unit
+    if (low is not None and number < low) or (high is not None and number > high):
+        if low is not None and high is not None:
+            message = _("Enter a value from %(low)s to %(high)s %(unit)s.")
+        elif low is not None:
+            message = _("Enter a value of at least %(low)s %(unit)s.")
+        else:
+            message = _("Enter a value of at most %(high)s %(unit)s.")
+        return [(message % {"low": low, "high": high, "unit": unit}).replace(" .", ".")]
+    return []
+
+
+def parameter_update(*, actor: Actor, parameter: RulebookParameter, **changes: Any) -> RulebookParameter:
+    """Change a parameter's value, names or basis. The code, unit and bounds are fixed; a value
+    that is not a number or lies outside the bounds is refused and nothing changes."""
+    actor.require(can_edit_rulebook(actor))
+    fixed = [name for name in PARAMETER_FIXED_FIELDS if name in changes and name != "code"]
+    changes = _clean_values(PARAMETER_FIELDS + fixed, changes)
+    with transaction.atomic():
+        current = RulebookParameter.objects.select_for_update().get(pk=parameter.pk)
+        errors: dict[str, list[str]] = {}
+        for name in (*fixed, "code"):
+            if name in changes and changes[name] != getattr(current, name):
+                errors[name] = [_("This is fixed: the checks that read the parameter rely on it.")]
+        if "value" in changes:
+            problems = parameter_value_problems(current, changes["value"])
+            if problems:
+                errors["value"] = problems
+            else:
+                value = Decimal(str(changes["value"]).strip())
+                # Stored to the cent: say 12.5 as 12.50 in the audit row too. More places than
+                # that are left for the field's validation to refuse, not silently rounded.
+                changes["value"] = value.quantize(CENT) if value == value.quantize(CENT) else value
+        if errors:
+            raise ValidationError(errors)
+        diff = validated_update(current, {name: value for name, value in changes.items() if name not in fixed})
+        if diff:
+            audit_record(actor=actor.user, action="rulebook.parameter.update", target=current, data=diff)
+    return current

@@ -12,4 +12,5 @@ urlpatterns = [
     *views.deadline_pages.urls(),
     *views.override_pages.urls(),
     *views.notice_pages.urls(),
+    *views.parameter_pages.urls(),
 ]

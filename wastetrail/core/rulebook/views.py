@@ -27,6 +27,7 @@ from wastetrail.core.rulebook.forms import (
     NoticeForm,
     OverrideFilterForm,
     OverrideForm,
+    ParameterForm,
     ViolationFilterForm,
     ViolationForm,
 )
@@ -148,6 +149,43 @@ class DeadlinePages(RulebookPages):
         return services.deadline_update(actor=actor, deadline=obj, **data)
 
 
+class ParameterPages(RulebookPages):
+    """Parameters are read by code by their code: they come with the migrations that add the
+    checks using them, so there is no page to create one, only to change its value."""
+
+    name = "rulebook-parameters"
+    segment = "parameters"
+    title = gettext_lazy("Parameters")
+    title_singular = gettext_lazy("parameter")
+    form_class = ParameterForm
+    columns = [
+        Column(gettext_lazy("Parameter"), "name_zh", link=True),
+        Column(gettext_lazy("English name"), "name_en"),
+        Column(gettext_lazy("Code"), "code"),
+        Column(gettext_lazy("Value"), "display_value"),
+        Column(gettext_lazy("Allowed range"), "bounds_display"),
+    ]
+    detail_fields = columns[1:] + [Column(gettext_lazy("Basis"), "basis")]
+
+    def can_create(self, actor: Actor) -> bool:
+        return False
+
+    def select_list(self, actor, filters):
+        return selectors.parameter_list(actor=actor)
+
+    def get(self, actor, pk):
+        return selectors.parameter_get(actor=actor, pk=pk)
+
+    def create(self, actor, data):
+        raise PermissionDenied
+
+    def update(self, actor, obj, data):
+        return services.parameter_update(actor=actor, parameter=obj, **data)
+
+    def urls(self) -> list:
+        return [url for url in super().urls() if url.name != f"{self.name}-create"]
+
+
 class _DeletablePages(RulebookPages):
     """Calendar rows are corrections: a wrong one is deleted (and audited), not deactivated."""
 
@@ -241,6 +279,7 @@ violation_pages = ViolationPages()
 deadline_pages = DeadlinePages()
 override_pages = OverridePages()
 notice_pages = NoticePages()
+parameter_pages = ParameterPages()
 
 
 def _year_summary(actor: Actor, year: int) -> dict[str, Any]:
@@ -257,6 +296,7 @@ def overview_view(request: HttpRequest) -> HttpResponse:
         "categories": selectors.category_list(actor=actor),
         "violations": selectors.violation_list(actor=actor),
         "deadlines": selectors.deadline_list(actor=actor),
+        "parameters": selectors.parameter_list(actor=actor),
         "years": [_year_summary(actor, this_year), _year_summary(actor, this_year + 1)],
         "can_edit": can_edit_rulebook(actor),
     }
