@@ -1,0 +1,14 @@
+"""Manifest pages: each party's lists and steps, the driver's phone view, lookup by number,
+documents (PDF, ledgers) and reconciliation."""
+
+from django.urls import path  # noqa: F401  (the sections below add paths)
+
+from wastetrail.manifests import document_views, views
+
+urlpatterns = [
+    # --- pages (views.py) ---
+    *views.urls(),
+    # --- documents (document_views.py) ---
+    *document_views.urls(),
+    # --- reconciliation (reconciliation_views.py) ---
+]
