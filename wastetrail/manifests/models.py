@@ -258,3 +258,88 @@ class ManifestSignature(models.Model):
 
 
 ZERO = Decimal("0")
+
+
+# --- revision requests (manifests/revisions.py) ---------------------------------------------
+class RevisionStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved and applied")
+    REFUSED = "refused", _("Refused")
+    CANCELLED = "cancelled", _("Cancelled")
+    # Every party approved, but the manifest no longer matched (stale previous values, or a
+    # change that the manifest's state no longer allows): nothing was applied.
+    FAILED = "failed", _("Failed (not applied)")
+
+
+class RevisionVerdict(models.TextChoices):
+    APPROVE = "approve", _("Approved")
+    REFUSE = "refuse", _("Refused")
+
+
+class ManifestRevisionRequest(models.Model):
+    """A party's request to change fields that are locked by a signature (Trackdéchets'
+    « révision »). It applies only once every other party has approved it."""
+
+    manifest = models.ForeignKey(Manifest, on_delete=models.PROTECT, related_name="revision_requests",
+                                 verbose_name=_("manifest"))
+    requested_step = models.CharField(_("requesting party"), max_length=12, choices=SignatureStep.choices)
+    requested_organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+",
+                                               verbose_name=_("requesting organisation"))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("requested by"))
+    reason = models.TextField(_("reason"))
+    # Field → new value and field → value when requested, JSON-ready (decimals as strings, the
+    # driver as its id, the receipt's outcome under "outcome").
+    changes = models.JSONField(_("changes"))
+    previous = models.JSONField(_("previous values"))
+    status = models.CharField(_("status"), max_length=12, choices=RevisionStatus.choices,
+                              default=RevisionStatus.PENDING)
+    failure_reason = models.TextField(_("why it was not applied"), blank=True)
+    created_at = models.DateTimeField(_("requested"))
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("revision request")
+        verbose_name_plural = _("revision requests")
+        constraints = [
+            # One open question at a time: two pending requests could each be approved against
+            # values the other one changes.
+            models.UniqueConstraint(fields=["manifest"], condition=Q(status=RevisionStatus.PENDING),
+                                    name="one_pending_revision_per_manifest"),
+            models.CheckConstraint(condition=~Q(reason=""), name="revision_has_reason"),
+            models.CheckConstraint(condition=Q(status=RevisionStatus.PENDING) | Q(decided_at__isnull=False),
+                                   name="revision_decided_has_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.manifest.number} #{self.pk}"
+
+
+class ManifestRevisionDecision(models.Model):
+    """One other party's approval or refusal of a revision request (an organisation decides once,
+    even when it holds two roles on the manifest)."""
+
+    request = models.ForeignKey(ManifestRevisionRequest, on_delete=models.PROTECT, related_name="decisions",
+                                verbose_name=_("revision request"))
+    step = models.CharField(_("party"), max_length=12, choices=SignatureStep.choices)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("organisation"))
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("decided by"))
+    verdict = models.CharField(_("decision"), max_length=8, choices=RevisionVerdict.choices)
+    comment = models.TextField(_("comment"), blank=True)
+    decided_at = models.DateTimeField(_("decided"))
+
+    class Meta:
+        ordering = ["decided_at", "id"]
+        verbose_name = _("revision decision")
+        verbose_name_plural = _("revision decisions")
+        constraints = [
+            models.UniqueConstraint(fields=["request", "organisation"], name="one_decision_per_party"),
+            models.CheckConstraint(condition=~Q(verdict=RevisionVerdict.REFUSE) | ~Q(comment=""),
+                                   name="revision_refusal_has_comment"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.request} {self.step} {self.verdict}"

@@ -1,0 +1,497 @@
+"""Revision requests: a party asks to change fields locked by a signature, every other party
+approves (or one refuses), the change applies with the last approval — and every refusal of the
+rules says why and writes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import threading
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, connections, transaction
+
+from wastetrail.core.audit.models import AuditEntry
+from wastetrail.core.errors import DomainError
+from wastetrail.manifests import revisions, services
+from wastetrail.manifests.models import (
+    Manifest,
+    ManifestRevisionDecision,
+    ManifestRevisionRequest,
+    ManifestStatus,
+    RevisionStatus,
+    SignatureStep,
+)
+from wastetrail.manifests.revision_selectors import revision_list, revisions_waiting_for
+from wastetrail.registry.models import ReceivingSite
+
+pytestmark = pytest.mark.django_db
+EMITTER, CARRIER, RECEIVER = "construction_staff", "transport_admin", "site_operator"
+
+
+def ask(cast, manifest, changes, *, user=EMITTER, reason="称重有误", **kwargs):
+    return revisions.manifest_revision_request(actor=cast.actor(user), manifest=manifest, changes=changes,
+                                               reason=reason, **kwargs)
+
+
+def approve(cast, revision, user):
+    return revisions.manifest_revision_approve(actor=cast.actor(user), revision=revision)
+
+
+def fresh(manifest) -> Manifest:
+    return Manifest.objects.get(pk=manifest.pk)
+
+
+def used(site) -> Decimal:
+    return ReceivingSite.objects.get(pk=site.pk).used_capacity_m3
+
+
+class NothingWritten:
+    """Counts revision rows, decisions and audit rows before and after a refused call."""
+
+    def __enter__(self):
+        self.before = self._counts()
+        return self
+
+    def __exit__(self, *exc):
+        assert self._counts() == self.before
+        return False
+
+    @staticmethod
+    def _counts():
+        return (ManifestRevisionRequest.objects.count(), ManifestRevisionDecision.objects.count(),
+                AuditEntry.objects.count())
+
+
+@pytest.fixture
+def received(cast, now, arrived):
+    """A manifest weighed (or measured) and received by the site."""
+
+    def make(load, *, outcome="accepted", close=False, **receipt) -> Manifest:
+        manifest = arrived(load)
+        receipt = receipt or {"volume_m3": "10"}
+        manifest = services.manifest_receive(actor=cast.actor(RECEIVER), manifest=manifest, outcome=outcome,
+                                             now=now + dt.timedelta(hours=2), **receipt)
+        if close:
+            manifest = services.manifest_close(actor=cast.actor(RECEIVER), manifest=manifest)
+        return manifest
+
+    return make
+
+
+# --- the rule (pure) -------------------------------------------------------------------------
+def test_the_rule_names_what_each_party_may_revise_once_it_is_signed():
+    everyone = (SignatureStep.EMITTER, SignatureStep.TRANSPORTER, SignatureStep.RECEIVER)
+    revisions.check_revisable(["estimated_m3", "route"], requester_steps=["emitter"], signed=everyone)
+    revisions.check_revisable(["driver", "route"], requester_steps=["transporter"], signed=everyone)
+    revisions.check_revisable(["receipt"], requester_steps=["receiver"], signed=everyone)
+    # an organisation holding two roles asks for the fields of both
+    assert revisions.revisable_fields(["emitter", "transporter"]) == (
+        "estimated_m3", "estimated_t", "emitter_address", "disposal_method", "route", "driver")
+
+    with pytest.raises(ValidationError) as refused:
+        revisions.check_revisable(["receipt", "status"], requester_steps=["emitter"], signed=everyone)
+    assert set(refused.value.message_dict) == {"receipt", "status"}
+    with pytest.raises(DomainError) as unlocked:
+        revisions.check_revisable(["driver"], requester_steps=["transporter"], signed=["emitter"])
+    assert unlocked.value.code == "field_not_locked" and "driver" in unlocked.value.message
+    with pytest.raises(ValidationError) as piecemeal:
+        revisions.check_revisable(["gross_t"], requester_steps=["receiver"], signed=everyone)
+    assert "as a whole" in piecemeal.value.message_dict["gross_t"][0]
+
+
+def test_every_other_organisation_decides_once_even_with_two_roles():
+    three = Manifest(emitter_id=1, carrier_id=2, receiver_id=3)
+    assert revisions.required_approvers(three, 1) == {2: "transporter", 3: "receiver"}
+    carrier_also_receives = Manifest(emitter_id=1, carrier_id=2, receiver_id=2)
+    assert revisions.required_approvers(carrier_also_receives, 1) == {2: "transporter"}
+    # the requester's organisation never approves, whichever of its roles it asks for
+    emitter_also_carries = Manifest(emitter_id=1, carrier_id=1, receiver_id=3)
+    assert revisions.required_approvers(emitter_also_carries, 1) == {3: "receiver"}
+    assert revisions.steps_of(emitter_also_carries, 1) == ("emitter", "transporter")
+
+
+# --- a whole revision -----------------------------------------------------------------------
+def test_an_emitter_revision_applies_when_every_other_party_has_approved(cast, make_ready_load, issue):
+    load = make_ready_load()
+    manifest = issue(load)
+
+    revision = ask(cast, manifest, {"estimated_m3": "20"}, reason="装载量估算有误")
+    assert revision.status == RevisionStatus.PENDING
+    assert revision.requested_step == "emitter" and revision.requested_organisation == cast.org("construction")
+    # the other unit follows from the density (1.8 t/m³)
+    assert revision.changes == {"estimated_m3": "20.00", "estimated_t": "36.00"}
+    assert revision.previous == {"estimated_m3": "18.00", "estimated_t": "32.40"}
+
+    approve(cast, revision, CARRIER)
+    assert fresh(manifest).estimated_m3 == Decimal("18.00")  # not before everyone has approved
+    assert ManifestRevisionRequest.objects.get(pk=revision.pk).status == RevisionStatus.PENDING
+
+    revision = approve(cast, revision, RECEIVER)
+    assert revision.status == RevisionStatus.APPROVED and revision.decided_at is not None
+    stored = fresh(manifest)
+    assert (stored.estimated_m3, stored.estimated_t) == (Decimal("20.00"), Decimal("36.00"))
+    assert list(revision.decisions.values_list("step", "verdict")) == [("transporter", "approve"),
+                                                                      ("receiver", "approve")]
+    actions = list(AuditEntry.objects.filter(action__startswith="manifest.revision").values_list("action", flat=True))
+    assert actions == ["manifest.revision_request", "manifest.revision_approve", "manifest.revision_approve"]
+    final = AuditEntry.objects.filter(action="manifest.revision_approve").order_by("seq").last()
+    assert final.object_id == str(manifest.pk) and final.data["applied"] is True
+    assert final.data["before"]["estimated_m3"] == "18.00" and final.data["after"]["estimated_m3"] == "20.00"
+
+
+def test_both_estimates_given_are_kept_as_given(cast, make_ready_load, issue):
+    manifest = issue(make_ready_load())
+    revision = ask(cast, manifest, {"estimated_m3": "20", "estimated_t": "30"})
+    assert revision.changes == {"estimated_m3": "20.00", "estimated_t": "30.00"}
+
+
+def test_the_carrier_revises_the_driver_after_departure(cast, make_ready_load, issue, make_driver, now):
+    manifest = issue(make_ready_load())
+    manifest = services.manifest_depart(actor=cast.actor("driver"), manifest=manifest, now=now)
+    relief = make_driver()
+    revision = ask(cast, manifest, {"driver": relief.pk, "route": "江门大道"}, user=CARRIER, reason="换班")
+    approve(cast, revision, EMITTER)
+    revision = approve(cast, revision, RECEIVER)
+    assert revision.status == RevisionStatus.APPROVED
+    assert (fresh(manifest).driver_id, fresh(manifest).route) == (relief.pk, "江门大道")
+
+
+def test_one_refusal_refuses_the_request_and_changes_nothing(cast, make_ready_load, issue):
+    manifest = issue(make_ready_load())
+    revision = ask(cast, manifest, {"disposal_method": "recycling"})
+    with NothingWritten(), pytest.raises(ValidationError) as no_comment:
+        revisions.manifest_revision_refuse(actor=cast.actor(CARRIER), revision=revision, comment=" ")
+    assert "comment" in no_comment.value.message_dict
+
+    revision = revisions.manifest_revision_refuse(actor=cast.actor(CARRIER), revision=revision,
+                                                  comment="场站不具备资源化条件")
+    assert revision.status == RevisionStatus.REFUSED
+    assert fresh(manifest).disposal_method == "disposal"
+    with NothingWritten(), pytest.raises(DomainError) as late:
+        approve(cast, revision, RECEIVER)
+    assert late.value.code == "revision_not_pending"
+
+
+def test_a_party_cannot_decide_twice(cast, make_ready_load, issue):
+    manifest = issue(make_ready_load())
+    revision = ask(cast, manifest, {"emitter_address": "江门市蓬江区新地址 1 号"})
+    approve(cast, revision, CARRIER)
+    with NothingWritten(), pytest.raises(DomainError) as twice:
+        approve(cast, revision, "transport_admin")
+    assert twice.value.code == "already_decided"
+    with NothingWritten(), pytest.raises(DomainError):
+        revisions.manifest_revision_refuse(actor=cast.actor(CARRIER), revision=revision, comment="改主意")
+
+
+@pytest.mark.parametrize("user", [EMITTER, "construction_admin", "reg_officer", "outsider", "driver"])
+def test_the_requester_regulators_outsiders_and_drivers_do_not_decide(cast, make_ready_load, issue, user):
+    manifest = issue(make_ready_load())
+    revision = ask(cast, manifest, {"emitter_address": "新地址"})
+    with NothingWritten(), pytest.raises(PermissionDenied):
+        approve(cast, revision, user)
+
+
+# --- refusals that write nothing ------------------------------------------------------------
+@pytest.mark.parametrize("user", ["driver", "reg_officer", "reg_admin", "outsider", "transport_other_admin"])
+def test_only_the_staff_of_a_party_may_ask(cast, make_ready_load, issue, user):
+    manifest = issue(make_ready_load())
+    with NothingWritten(), pytest.raises(PermissionDenied):
+        ask(cast, manifest, {"emitter_address": "新地址"}, user=user)
+
+
+def test_an_unsigned_field_is_changed_by_its_party_not_revised(cast, make_ready_load, issue, make_driver):
+    manifest = issue(make_ready_load())  # the transporter has not signed yet
+    relief = make_driver()
+    with NothingWritten(), pytest.raises(DomainError) as refused:
+        ask(cast, manifest, {"driver": relief.pk}, user=CARRIER)
+    assert refused.value.code == "field_not_locked"
+    with NothingWritten(), pytest.raises(DomainError) as route:
+        ask(cast, manifest, {"route": "另一条路"})  # the emitter may ask for a route, once signed
+    assert route.value.code == "field_not_locked"
+
+
+def test_a_receipt_is_not_revised_before_the_load_is_received(cast, make_ready_load, arrived):
+    manifest = arrived(make_ready_load())
+    with NothingWritten(), pytest.raises(DomainError) as refused:
+        ask(cast, manifest, {"receipt": {"outcome": "accepted", "volume_m3": "9"}}, user=RECEIVER)
+    assert refused.value.code == "field_not_locked"
+
+
+@pytest.mark.parametrize("field,value", [
+    ("status", "closed"), ("number", "JM20990101000001"), ("vehicle", 1), ("site", 1), ("category", 1),
+    ("emitter", 1), ("carrier", 1), ("receiver", 1), ("emission_approval", 1), ("issued_at", "2026-01-01"),
+    ("planned_departure_at", "2026-01-01"), ("nonsense", 1),
+])
+def test_fields_that_never_change_after_issue_are_refused(cast, make_ready_load, issue, field, value):
+    manifest = issue(make_ready_load())
+    with NothingWritten(), pytest.raises(ValidationError) as refused:
+        ask(cast, manifest, {field: value})
+    assert field in refused.value.message_dict
+
+
+def test_a_party_may_not_ask_for_another_partys_fields(cast, make_ready_load, received):
+    manifest = received(make_ready_load())
+    with NothingWritten(), pytest.raises(ValidationError) as refused:
+        ask(cast, manifest, {"estimated_m3": "5"}, user=RECEIVER)
+    assert "estimated_m3" in refused.value.message_dict
+    with NothingWritten(), pytest.raises(ValidationError):
+        ask(cast, manifest, {"receipt": {"outcome": "accepted", "volume_m3": "9"}})
+
+
+@pytest.mark.parametrize("changes,reason,field", [
+    ({"estimated_m3": "20"}, "  ", "reason"),
+    ({}, "x", "changes"),
+    ({"estimated_m3": "-1"}, "x", "estimated_m3"),
+    ({"estimated_m3": "abc"}, "x", "estimated_m3"),
+    ({"estimated_m3": None}, "x", "estimated_m3"),
+    ({"disposal_method": "burning"}, "x", "disposal_method"),
+    ({"emitter_address": " "}, "x", "emitter_address"),
+    ({"estimated_m3": "18"}, "x", "changes"),  # nothing differs from the manifest
+])
+def test_bad_input_says_which_field_and_writes_nothing(cast, make_ready_load, issue, changes, reason, field):
+    manifest = issue(make_ready_load())
+    with NothingWritten(), pytest.raises(ValidationError) as refused:
+        ask(cast, manifest, changes, reason=reason)
+    assert field in refused.value.message_dict
+
+
+def test_the_new_driver_must_be_an_active_driver_of_the_carrier(cast, make_ready_load, issue, make_driver, now):
+    manifest = services.manifest_depart(actor=cast.actor("driver"), manifest=issue(make_ready_load()), now=now)
+    stranger = make_driver(company=cast.org("transport_other"))
+    for driver in (stranger.pk, 999999, "x"):
+        with NothingWritten(), pytest.raises(ValidationError) as refused:
+            ask(cast, manifest, {"driver": driver}, user=CARRIER)
+        assert "driver" in refused.value.message_dict
+
+
+def test_a_cancelled_manifest_is_not_revised(cast, make_ready_load, issue):
+    manifest = issue(make_ready_load())
+    manifest = services.manifest_cancel(actor=cast.actor(EMITTER), manifest=manifest, reason="取消")
+    with NothingWritten(), pytest.raises(DomainError) as refused:
+        ask(cast, manifest, {"emitter_address": "新地址"})
+    assert refused.value.code == "wrong_state"
+
+
+# --- one pending request at a time ----------------------------------------------------------
+def test_a_second_pending_request_is_refused(cast, make_ready_load, issue):
+    manifest = issue(make_ready_load())
+    ask(cast, manifest, {"emitter_address": "新地址"})
+    with NothingWritten(), pytest.raises(DomainError) as second:
+        ask(cast, manifest, {"disposal_method": "backfill"})
+    assert second.value.code == "revision_pending"
+
+
+def test_the_database_refuses_a_second_pending_request(cast, make_ready_load, issue):
+    manifest = issue(make_ready_load())
+    first = ask(cast, manifest, {"emitter_address": "新地址"})
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ManifestRevisionRequest.objects.create(
+            manifest=manifest, requested_step="emitter", requested_organisation=first.requested_organisation,
+            requested_by=first.requested_by, reason="x", changes={}, previous={}, created_at=first.created_at)
+
+
+def test_a_request_that_slips_past_the_check_meets_the_index_and_gets_the_same_refusal(
+        cast, make_ready_load, issue, monkeypatch):
+    manifest = issue(make_ready_load())
+    ask(cast, manifest, {"emitter_address": "新地址"})
+    real = revisions._pending
+    calls = iter([None])  # the first look misses the pending request; the index does not
+    monkeypatch.setattr(revisions, "_pending", lambda m: next(calls, real(m)))
+    with NothingWritten(), pytest.raises(DomainError) as refused:
+        ask(cast, manifest, {"disposal_method": "backfill"})
+    assert refused.value.code == "revision_pending"
+
+
+def test_the_requester_cancels_its_pending_request_and_may_ask_again(cast, make_ready_load, issue):
+    manifest = issue(make_ready_load())
+    revision = ask(cast, manifest, {"emitter_address": "新地址"})
+    with NothingWritten(), pytest.raises(PermissionDenied):
+        revisions.manifest_revision_cancel(actor=cast.actor(CARRIER), revision=revision)
+    revision = revisions.manifest_revision_cancel(actor=cast.actor("construction_admin"), revision=revision)
+    assert revision.status == RevisionStatus.CANCELLED
+    with NothingWritten(), pytest.raises(DomainError) as again:
+        revisions.manifest_revision_cancel(actor=cast.actor(EMITTER), revision=revision)
+    assert again.value.code == "revision_not_pending"
+    with pytest.raises(DomainError):
+        approve(cast, revision, CARRIER)
+    assert ask(cast, manifest, {"emitter_address": "另一个地址"}).status == RevisionStatus.PENDING
+
+
+# --- applying: stale values and the manifest's state ----------------------------------------
+def test_stale_previous_values_fail_the_request_and_apply_nothing(cast, make_ready_load, issue):
+    manifest = issue(make_ready_load())
+    revision = ask(cast, manifest, {"estimated_m3": "20"})
+    approve(cast, revision, CARRIER)
+    # something outside the services changes the field meanwhile
+    Manifest.objects.filter(pk=manifest.pk).update(estimated_m3=Decimal("19"))
+
+    revision = approve(cast, revision, RECEIVER)
+    assert revision.status == RevisionStatus.FAILED
+    assert "estimated_m3" in revision.failure_reason and "nothing was applied" in revision.failure_reason
+    stored = fresh(manifest)
+    assert (stored.estimated_m3, stored.estimated_t) == (Decimal("19.00"), Decimal("32.40"))
+    final = AuditEntry.objects.filter(action="manifest.revision_approve").order_by("seq").last()
+    assert final.data["applied"] is False and final.data["code"] == "revision_stale"
+    # the manifest is free for a new request
+    assert ask(cast, manifest, {"estimated_m3": "21"}).status == RevisionStatus.PENDING
+
+
+def test_a_weighed_receipt_revision_moves_the_sites_used_capacity(cast, make_ready_load, received):
+    load = make_ready_load()
+    manifest = received(load, gross_t="30", tare_t="12")  # 18 t = 10 m³ at 1.8 t/m³
+    assert used(load.site) == Decimal("10.00")
+
+    revision = ask(cast, manifest, {"receipt": {"outcome": "partially_refused", "gross_t": "30", "tare_t": "12",
+                                                "refused_quantity": "3.6", "refusal_reason": "混有生活垃圾"}},
+                   user=RECEIVER, reason="漏记拒收部分")
+    assert revision.changes["outcome"] == "partially_refused" and revision.previous["outcome"] == "accepted"
+    approve(cast, revision, EMITTER)
+    revision = approve(cast, revision, CARRIER)
+
+    assert revision.status == RevisionStatus.APPROVED
+    stored = fresh(manifest)
+    assert stored.status == ManifestStatus.PARTIALLY_REFUSED
+    assert (stored.accepted_quantity, stored.refused_quantity, stored.accepted_m3) == (
+        Decimal("14.40"), Decimal("3.60"), Decimal("8.00"))
+    assert stored.refusal_reason == "混有生活垃圾"
+    assert used(load.site) == Decimal("8.00")  # −10 + 8
+
+
+def test_a_closed_manifest_stays_closed_when_its_receipt_is_revised(cast, make_ready_load, received):
+    load = make_ready_load()
+    manifest = received(load, close=True, volume_m3="10")
+    revision = ask(cast, manifest, {"receipt": {"outcome": "accepted", "volume_m3": "12"}}, user=RECEIVER)
+    assert revision.previous["outcome"] == "accepted"
+    approve(cast, revision, EMITTER)
+    approve(cast, revision, CARRIER)
+    stored = fresh(manifest)
+    assert stored.status == ManifestStatus.CLOSED and stored.accepted_m3 == Decimal("12.00")
+    assert used(load.site) == Decimal("12.00")
+
+
+def test_a_closed_accepted_manifest_cannot_become_a_refusal(cast, make_ready_load, received):
+    manifest = received(make_ready_load(), close=True, volume_m3="10")
+    with NothingWritten(), pytest.raises(DomainError) as refused:
+        ask(cast, manifest, {"receipt": {"outcome": "refused", "volume_m3": "10", "refusal_reason": "超标"}},
+            user=RECEIVER)
+    assert refused.value.code == "needs_new_destination"
+
+
+def test_a_refusal_revised_after_the_manifest_closed_fails_at_the_last_approval(cast, make_ready_load, received):
+    load = make_ready_load()
+    manifest = received(load, volume_m3="10")
+    revision = ask(cast, manifest, {"receipt": {"outcome": "refused", "volume_m3": "10",
+                                                "refusal_reason": "含危险废物"}}, user=RECEIVER)
+    approve(cast, revision, EMITTER)
+    services.manifest_close(actor=cast.actor(RECEIVER), manifest=manifest)  # the state moves on
+
+    revision = approve(cast, revision, CARRIER)
+    assert revision.status == RevisionStatus.FAILED and "closed" in revision.failure_reason
+    stored = fresh(manifest)
+    assert stored.status == ManifestStatus.CLOSED and stored.refused_quantity == Decimal("0.00")
+    assert used(load.site) == Decimal("10.00")
+
+
+def test_an_accepted_revision_cannot_orphan_a_redirected_load(cast, make_ready_load, received, now):
+    load = make_ready_load(extra_sites=1)
+    manifest = received(load, outcome="partially_refused", volume_m3="10", refused_quantity="4", reason="杂物")
+    services.manifest_redirect(actor=cast.actor(EMITTER), manifest=manifest, site=load.sites[1],
+                               now=now + dt.timedelta(hours=3))
+    with NothingWritten(), pytest.raises(DomainError) as refused:
+        ask(cast, manifest, {"receipt": {"outcome": "accepted", "volume_m3": "10"}}, user=RECEIVER)
+    assert refused.value.code == "redirect_exists"
+
+
+def test_an_accepted_load_revised_to_a_refusal_needs_a_new_destination_to_close(cast, make_ready_load, received):
+    manifest = received(make_ready_load(), volume_m3="10")
+    revision = ask(cast, manifest, {"receipt": {"outcome": "refused", "volume_m3": "10", "refusal_reason": "超标"}},
+                   user=RECEIVER)
+    approve(cast, revision, EMITTER)
+    approve(cast, revision, CARRIER)
+    stored = fresh(manifest)
+    assert stored.status == ManifestStatus.REFUSED and stored.accepted_m3 == Decimal("0.00")
+    with pytest.raises(DomainError) as close:
+        services.manifest_close(actor=cast.actor(RECEIVER), manifest=stored)
+    assert close.value.code == "needs_new_destination"
+
+
+def test_a_receipt_revision_is_checked_by_the_receipt_rules(cast, make_ready_load, received):
+    manifest = received(make_ready_load(), volume_m3="10")
+    for receipt, field in [
+        ({"outcome": "partially_refused", "volume_m3": "10", "refused_quantity": "10", "refusal_reason": "x"},
+         "refused_quantity"),
+        ({"outcome": "refused", "volume_m3": "10"}, "refusal_reason"),
+        ({"outcome": "accepted", "gross_t": "10", "tare_t": "12"}, "tare_t"),
+        ({"outcome": "maybe", "volume_m3": "10"}, "outcome"),
+        ({"outcome": "accepted", "volume_m3": "10", "colour": "red"}, "colour"),
+        ("accepted", "receipt"),
+    ]:
+        with NothingWritten(), pytest.raises(ValidationError) as refused:
+            ask(cast, manifest, {"receipt": receipt}, user=RECEIVER)
+        assert field in refused.value.message_dict
+
+
+def test_a_revision_cannot_overfill_the_site(cast, make_ready_load, received, make_site):
+    load = make_ready_load()
+    manifest = received(load, volume_m3="10")
+    ReceivingSite.objects.filter(pk=load.site.pk).update(capacity_m3=Decimal("15"))
+    with NothingWritten(), pytest.raises(DomainError) as refused:
+        ask(cast, manifest, {"receipt": {"outcome": "accepted", "volume_m3": "16"}}, user=RECEIVER)
+    assert refused.value.code == "site_full"
+
+
+# --- reading --------------------------------------------------------------------------------
+def test_waiting_requests_are_those_my_organisation_still_has_to_decide(cast, make_ready_load, issue):
+    manifest = issue(make_ready_load())
+    revision = ask(cast, manifest, {"emitter_address": "新地址"})
+
+    def waiting(user):
+        return list(revisions_waiting_for(actor=cast.actor(user)))
+
+    assert waiting(CARRIER) == [revision] and waiting(RECEIVER) == [revision]
+    assert waiting(EMITTER) == [] and waiting("reg_officer") == [] and waiting("driver") == []
+    approve(cast, revision, CARRIER)
+    assert waiting(CARRIER) == [] and waiting(RECEIVER) == [revision]
+    # everyone who sees the manifest sees the request; outsiders do not
+    assert list(revision_list(actor=cast.actor("reg_officer"))) == [revision]
+    assert list(revision_list(actor=cast.actor("driver"))) == [revision]
+    assert list(revision_list(actor=cast.actor("outsider"))) == []
+
+
+# --- two parties approving at the same moment (PostgreSQL) ----------------------------------
+@pytest.mark.django_db(transaction=True)
+def test_two_last_approvals_at_once_apply_the_change_once(cast, make_ready_load, received):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers itself")
+    from django.apps import apps
+    importlib.import_module("wastetrail.core.migrations.0005_jiangmen_defaults").load_defaults(apps, None)
+    load = make_ready_load()
+    manifest = received(load, gross_t="30", tare_t="12")
+    revision = ask(cast, manifest, {"receipt": {"outcome": "accepted", "gross_t": "30", "tare_t": "3"}},
+                   user=RECEIVER)
+    start, results = threading.Barrier(2), [None, None]
+
+    def run(i, user):
+        try:
+            start.wait()
+            results[i] = approve(cast, revision, user)
+        except BaseException as exc:  # asserted below
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, user)) for i, user in enumerate((EMITTER, CARRIER))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert all(isinstance(r, ManifestRevisionRequest) for r in results), results
+    assert ManifestRevisionRequest.objects.get(pk=revision.pk).status == RevisionStatus.APPROVED
+    assert ManifestRevisionDecision.objects.filter(request=revision).count() == 2
+    assert fresh(manifest).accepted_m3 == Decimal("15.00")  # 27 t at 1.8 t/m³
+    assert used(load.site) == Decimal("15.00")  # counted once: −10 + 15
+    assert AuditEntry.objects.filter(action="manifest.revision_approve", data__applied=True).count() == 1
