@@ -295,7 +295,7 @@ def test_a_user_with_nothing_to_download_is_told_so(client, cast):
 
 
 # --- queries --------------------------------------------------------------------------------
-def test_the_ledger_runs_a_constant_number_of_queries(client, cast, loads, make_project):
+def test_the_ledger_runs_a_constant_number_of_queries(cast, loads):
     actor = cast.actor("reg_officer")
     site_pk = loads["load"].site.pk
     request = ledger_request(actor, ScopeKind.SITE, site_pk)
