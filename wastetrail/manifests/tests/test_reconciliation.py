@@ -83,7 +83,7 @@ def set_tolerance(cast, value) -> None:
 
 
 # --- figures --------------------------------------------------------------------------------
-def test_figures_for_a_realistic_mix_of_loads(cast, now, make_ready_load, deliver):
+def test_figures_for_a_realistic_mix_of_loads(cast, now, make_ready_load, deliver, client):
     load = make_ready_load(extra_sites=1)
     first, second = load.sites
     deliver(load, volume_m3=D("18"))                                           # accepted, 18 m³
@@ -117,6 +117,11 @@ def test_figures_for_a_realistic_mix_of_loads(cast, now, make_ready_load, delive
         assert result.used_capacity_m3 == used == result.accepted_m3
         assert result.agrees and result.mismatch_m3 == 0
         assert result.remaining_m3 == D("500000") - used
+
+    client.force_login(cast.user("reg_officer"))
+    page = client.get(reverse("reconciliation-project", args=[load.project.pk])).content.decode()
+    line = page.split('data-testid="category-excavated_soil"', 1)[1].split("</tr>", 1)[0]
+    assert "1 redirect (5.00 m³)" in line and "72.67" in line and "34.67" in line
 
 
 def test_a_redirected_load_counts_once_in_the_outflow(cast, now, make_ready_load, deliver):
