@@ -106,6 +106,8 @@ def _register_routers() -> None:
     api.add_router("/plans", "wastetrail.plans.api.router")
     api.add_router("/permits", "wastetrail.permits.api.router")
     api.add_router("/manifests", "wastetrail.manifests.api.router")
+    # Revision requests: /manifests/{id}/revisions/... and the inbox /revisions.
+    api.add_router("", "wastetrail.manifests.revision_api.router")
     api.add_router("/reconciliation", "wastetrail.manifests.reconciliation_api.router")
     # Documents sit beside the resources they print: /manifests/{id}/pdf, /ledgers/...
     api.add_router("", "wastetrail.manifests.document_api.router")
