@@ -165,6 +165,10 @@ MEDIA_ROOT = VAR_DIR / "media"
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
 MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
 
+# TrueType CJK font embedded in manifest PDFs; empty = the first common system font found
+# (docs/documents.md).
+PDF_CJK_FONT = os.environ.get("PDF_CJK_FONT", "")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

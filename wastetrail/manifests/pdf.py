@@ -59,7 +59,7 @@ LABEL_BACKGROUND = colors.HexColor("#eef1f4")
 
 # --- the font -------------------------------------------------------------------------------
 def configured_font_path() -> str:
-    return (getattr(settings, "PDF_CJK_FONT", "") or os.environ.get("PDF_CJK_FONT", "")).strip()
+    return settings.PDF_CJK_FONT.strip()
 
 
 @functools.cache
