@@ -30,12 +30,9 @@ class ManifestFilterForm(forms.Form):
                                choices=[("", _("All statuses"))] + list(ManifestStatus.choices))
     overdue = forms.ChoiceField(label=_("Overdue"), required=False,
                                 choices=[("", _("All")), ("yes", _("Overdue only")), ("no", _("Not overdue"))])
-
-    def filters(self) -> dict[str, Any]:
-        """The selector's keyword arguments."""
-        data = self.cleaned_data if self.is_valid() else {}
-        overdue = {"yes": True, "no": False}.get(data.get("overdue") or "")
-        return {"search": data.get("q") or "", "status": data.get("status") or None, "overdue": overdue}
+    # Set by the links on a project's or a site's page.
+    project = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+    site = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
 
 class ManifestIssueForm(forms.Form):

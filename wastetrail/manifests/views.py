@@ -90,7 +90,7 @@ class ManifestPages(ResourcePages):
     def select_list(self, actor: Actor, filters: dict) -> Any:
         overdue = {"yes": True, "no": False}.get(filters.get("overdue", ""))
         return selectors.manifest_list(actor=actor, search=filters.get("q", ""), status=filters.get("status"),
-                                       overdue=overdue)
+                                       overdue=overdue, project=filters.get("project"), site=filters.get("site"))
 
     def get(self, actor: Actor, pk: int) -> Manifest:
         return selectors.manifest_get(actor=actor, pk=pk)

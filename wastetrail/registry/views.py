@@ -98,7 +98,8 @@ class ProjectPages(ResourcePages):
         return {"actor": actor}
 
     def detail_context(self, actor: Actor, obj: Project) -> dict:
-        return {"extra_templates": ["registry/project_estimates.html"], "estimates": obj.estimates.all()}
+        return {"extra_templates": ["registry/paper_trail_links.html", "registry/project_estimates.html"],
+                "estimates": obj.estimates.all(), "paper_trail_kind": "project"}
 
 
 class SitePages(ResourcePages):
@@ -152,6 +153,9 @@ class SitePages(ResourcePages):
 
     def can_create(self, actor: Actor) -> bool:
         return policy.can_create_site(actor)
+
+    def detail_context(self, actor: Actor, obj: ReceivingSite) -> dict:
+        return {"extra_templates": ["registry/paper_trail_links.html"], "paper_trail_kind": "site"}
 
     def can_edit(self, actor: Actor, obj: ReceivingSite) -> bool:
         return policy.can_edit_site(actor, obj)

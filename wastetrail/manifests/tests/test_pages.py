@@ -265,6 +265,18 @@ def test_the_list_filters_by_status_and_number(client, cast, make_ready_load, is
     assert first.number in page
 
 
+def test_a_projects_page_links_to_its_manifests_only(client, cast, make_ready_load, issue):
+    mine, other = issue(make_ready_load()), issue(make_ready_load())
+    _login(client, cast, "reg_officer")
+    project_page = client.get(reverse("projects-detail", args=[mine.project_id])).content.decode()
+    link = f'{reverse("manifests-list")}?project={mine.project_id}'
+    assert link in project_page
+    page = client.get(link).content.decode()
+    assert mine.number in page and other.number not in page
+    site_page = client.get(reverse("sites-detail", args=[mine.site_id])).content.decode()
+    assert f'{reverse("manifests-list")}?site={mine.site_id}' in site_page
+
+
 def test_the_list_runs_a_constant_number_of_queries(client, cast, make_ready_load, issue):
     _login(client, cast, "reg_officer")
     issue(make_ready_load())
