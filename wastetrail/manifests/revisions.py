@@ -23,6 +23,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from wastetrail.accounts.policy import Actor
@@ -506,7 +507,7 @@ def field_label(field: str) -> str:
         return str(_("Outcome"))
     if field == "receipt":
         return str(_("Receipt"))
-    return str(Manifest._meta.get_field(field).verbose_name)
+    return capfirst(str(Manifest._meta.get_field(field).verbose_name))
 
 
 def value_label(field: str, value: Any, drivers: Mapping[int, str] | None = None) -> str:

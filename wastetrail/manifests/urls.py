@@ -3,11 +3,13 @@ documents (PDF, ledgers) and reconciliation."""
 
 from django.urls import path  # noqa: F401  (the sections below add paths)
 
-from wastetrail.manifests import document_views, reconciliation_views, views
+from wastetrail.manifests import document_views, reconciliation_views, revision_views, views
 
 urlpatterns = [
     # --- pages (views.py) ---
     *views.urls(),
+    # --- revisions (revision_views.py): ask, approve, refuse, cancel ---
+    *revision_views.urls(),
     # --- documents (document_views.py) ---
     *document_views.urls(),
     # --- reconciliation (reconciliation_views.py) ---

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, connections, transaction
+from django.urls import reverse
 
 from wastetrail.core.audit.models import AuditEntry
 from wastetrail.core.errors import DomainError
@@ -495,3 +496,104 @@ def test_two_last_approvals_at_once_apply_the_change_once(cast, make_ready_load,
     assert fresh(manifest).accepted_m3 == Decimal("15.00")  # 27 t at 1.8 t/m³
     assert used(load.site) == Decimal("15.00")  # counted once: −10 + 15
     assert AuditEntry.objects.filter(action="manifest.revision_approve", data__applied=True).count() == 1
+
+
+# --- pages ----------------------------------------------------------------------------------
+def _page(client, cast, user, manifest) -> str:
+    client.force_login(cast.user(user))
+    response = client.get(reverse("manifests-detail", args=[manifest.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_manifest_page_shows_requests_and_offers_each_party_its_buttons(client, cast, make_ready_load, issue):
+    manifest = issue(make_ready_load())
+    page = _page(client, cast, EMITTER, manifest)
+    assert 'data-testid="revisions-none"' in page and reverse("manifests-revision-new", args=[manifest.pk]) in page
+    revision = ask(cast, manifest, {"emitter_address": "江门市蓬江区新地址 8 号"}, reason="门牌号写错")
+
+    carrier = _page(client, cast, CARRIER, manifest)
+    assert "江门市蓬江区新地址 8 号" in carrier and "门牌号写错" in carrier
+    assert reverse("manifests-revision-approve", args=[manifest.pk, revision.pk]) in carrier
+    assert 'data-testid="revision-refuse"' in carrier and 'data-testid="revision-cancel"' not in carrier
+    emitter = _page(client, cast, EMITTER, manifest)
+    assert 'data-testid="revision-cancel"' in emitter and 'data-testid="revision-approve"' not in emitter
+    assert 'data-testid="revision-new"' not in emitter  # one pending request at a time
+    for user in ("reg_officer", "driver"):
+        seen = _page(client, cast, user, manifest)
+        assert "门牌号写错" in seen and "<form" not in seen.split('data-testid="revisions"')[1].split("</section>")[0]
+
+
+def test_the_request_form_is_prefilled_and_files_what_changed(client, cast, make_ready_load, issue):
+    manifest = issue(make_ready_load())
+    client.force_login(cast.user(EMITTER))
+    url = reverse("manifests-revision-new", args=[manifest.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    form = page.context["form"]
+    assert form["estimated_m3"].initial == Decimal("18.00") and "driver" not in form.fields
+    assert "outcome" not in form.fields
+
+    before = AuditEntry.objects.count()
+    missing = client.post(url, {"estimated_m3": "20", "estimated_t": "32.40",
+                                "emitter_address": manifest.emitter_address, "disposal_method": "disposal",
+                                "route": manifest.route, "reason": ""})
+    assert missing.status_code == 400 and "reason" in missing.context["form"].errors
+    assert ManifestRevisionRequest.objects.count() == 0 and AuditEntry.objects.count() == before
+
+    response = client.post(url, {"estimated_m3": "20", "estimated_t": "32.40",
+                                 "emitter_address": manifest.emitter_address, "disposal_method": "disposal",
+                                 "route": manifest.route, "reason": "实测方量"})
+    assert response.status_code == 302 and response["Location"].endswith(f"/manifests/{manifest.pk}/")
+    assert ManifestRevisionRequest.objects.get().changes == {"estimated_m3": "20.00", "estimated_t": "36.00"}
+
+
+def test_the_site_revises_its_receipt_from_the_page(client, cast, make_ready_load, received):
+    manifest = received(make_ready_load(), volume_m3="10")
+    client.force_login(cast.user(RECEIVER))
+    url = reverse("manifests-revision-new", args=[manifest.pk])
+    form = client.get(url).context["form"]
+    assert form["outcome"].initial == "accepted" and form["volume_m3"].initial == Decimal("10.00")
+    assert "estimated_m3" not in form.fields
+    bad = client.post(url, {"outcome": "partially_refused", "volume_m3": "10", "refused_quantity": "4",
+                            "refusal_reason": "", "reason": "复核"})
+    assert bad.status_code == 400 and "refusal_reason" in bad.context["form"].errors
+    response = client.post(url, {"outcome": "partially_refused", "volume_m3": "10", "refused_quantity": "4",
+                                 "refusal_reason": "杂物", "reason": "复核"})
+    assert response.status_code == 302
+    assert ManifestRevisionRequest.objects.get().changes["refused_quantity"] == "4.00"
+
+
+def test_the_pages_decide_and_come_back_to_the_manifest(client, cast, make_ready_load, issue):
+    manifest = issue(make_ready_load())
+    revision = ask(cast, manifest, {"disposal_method": "backfill"})
+    client.force_login(cast.user(CARRIER))
+    refuse_url = reverse("manifests-revision-refuse", args=[manifest.pk, revision.pk])
+    assert client.get(refuse_url).status_code == 405
+    before = AuditEntry.objects.count()
+    no_comment = client.post(refuse_url, {"comment": ""}, follow=True)
+    assert "Say why you refuse the revision." in no_comment.content.decode()
+    assert AuditEntry.objects.count() == before
+
+    approved = client.post(reverse("manifests-revision-approve", args=[manifest.pk, revision.pk]))
+    assert approved.status_code == 302 and approved["Location"].endswith(f"/manifests/{manifest.pk}/")
+    client.force_login(cast.user(RECEIVER))
+    done = client.post(reverse("manifests-revision-approve", args=[manifest.pk, revision.pk]), follow=True)
+    assert "the revision is applied" in done.content.decode()
+    assert fresh(manifest).disposal_method == "backfill"
+
+    again = ask(cast, manifest, {"disposal_method": "disposal"})
+    client.force_login(cast.user("reg_officer"))
+    assert client.post(reverse("manifests-revision-cancel", args=[manifest.pk, again.pk])).status_code == 403
+    client.force_login(cast.user("outsider"))
+    assert client.post(reverse("manifests-revision-cancel", args=[manifest.pk, again.pk])).status_code == 404
+    client.force_login(cast.user(EMITTER))
+    cancelled = client.post(reverse("manifests-revision-cancel", args=[manifest.pk, again.pk]))
+    assert cancelled.status_code == 302
+    assert ManifestRevisionRequest.objects.get(pk=again.pk).status == RevisionStatus.CANCELLED
+
+
+def test_a_driver_gets_no_request_form(client, cast, make_ready_load, issue):
+    manifest = issue(make_ready_load())
+    client.force_login(cast.user("driver"))
+    assert client.get(reverse("manifests-revision-new", args=[manifest.pk])).status_code == 403
