@@ -6,6 +6,7 @@ the same city: the same companies, projects, sites, trucks and drivers.
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from dataclasses import dataclass, field
 
@@ -34,6 +35,7 @@ class Scenario:
     seed: int
     logins: list[Login] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
+    manifest_statuses: dict[str, int] = field(default_factory=dict)
 
 
 class ScenarioBuilder:
@@ -159,16 +161,24 @@ class ScenarioBuilder:
         return parties
 
 
-def build_scenario(*, seed: int) -> Scenario:
+def build_scenario(*, seed: int, now: dt.datetime | None = None, loads: bool = True) -> Scenario:
+    """Build the whole demo. ``now``: the moment the loads of the past weeks lead up to (default:
+    the real now); the same seed and ``now`` give the same scenario. ``loads=False`` leaves out the
+    manifests (the slow part), for tests about the rest."""
     builder = ScenarioBuilder(seed)
     with transaction.atomic():
         parties = builder.build_parties()
         from wastetrail.core.rulebook.models import WasteCategory
-        from wastetrail.scenario.paperwork import build_paperwork
+        from wastetrail.scenario.loads import build_loads, manifest_status_counts
+        from wastetrail.scenario.paperwork import build_paperwork, suspend_pending
         from wastetrail.scenario.registry import build_registry
 
         builder.categories = list(WasteCategory.objects.filter(is_active=True).order_by("sort_order"))
         build_registry(builder, parties)
         builder.scenario.counts.update(build_paperwork(builder, parties))
+        if loads:
+            builder.scenario.counts.update(build_loads(builder, now=now))
+            builder.scenario.manifest_statuses = manifest_status_counts()
+        suspend_pending(builder)
     builder.scenario.counts.update({key: len(value) for key, value in parties.items()})
     return builder.scenario

@@ -1,7 +1,9 @@
 """The paper-trail half of the demo: disposal, transport and emission approvals, handling plans.
 
 Most of the city is in order (approved, filed) and a few files sit in every other state, so the
-review queue, the plan history and the expiry warnings all have something to show.
+review queue, the plan history and the expiry warnings all have something to show. Each plan
+sends a category to its nearest accepting site and a small share to the next nearest, so that a
+refused load has somewhere to be redirected (the demo's loads do that).
 """
 
 from __future__ import annotations
@@ -39,10 +41,21 @@ def _approved(builder: ScenarioBuilder, approval, **scope):
                                     valid_to=VALID_TO, **scope)
 
 
-def _nearest_site(project: Project, sites: list[ReceivingSite], category) -> ReceivingSite | None:
+# The share of a category's quantity a plan sends to its second-nearest site (a fallback).
+FALLBACK_SHARE = Decimal("0.15")
+
+
+def _nearest_sites(project: Project, sites: list[ReceivingSite], category, count: int = 2) -> list[ReceivingSite]:
     accepting = [s for s in sites if category in s.accepted_categories.all()]
     here = Point(project.lon, project.lat)
-    return min(accepting, key=lambda s: here.distance(Point(s.centroid_lon, s.centroid_lat)), default=None)
+    return sorted(accepting, key=lambda s: here.distance(Point(s.centroid_lon, s.centroid_lat)))[:count]
+
+
+def suspend_pending(builder: ScenarioBuilder) -> None:
+    """Suspend what the scenario suspends only now, after the loads of the past weeks: the
+    carrier's trucks were on the road until this morning's inspection."""
+    for approval, reason in getattr(builder, "pending_suspensions", []):
+        permits.approval_suspend(actor=builder.admin, approval=approval, reason=reason)
 
 
 def build_paperwork(builder: ScenarioBuilder, parties: dict[str, list[Organisation]]) -> dict[str, int]:
@@ -70,8 +83,7 @@ def build_paperwork(builder: ScenarioBuilder, parties: dict[str, list[Organisati
                                             terminal__isnull=False).order_by("plate"))
         approved = _approved(builder, approval, categories=list(builder.categories), vehicles=fleet)
         if n == 0:
-            permits.approval_suspend(actor=builder.admin, approval=approved,
-                                     reason="车辆未按规定路线行驶，责令整改")
+            builder.pending_suspensions = [(approved, "车辆未按规定路线行驶，责令整改")]
 
     # Projects under construction have a filed plan and an emission approval; planned ones a
     # draft plan and an application in the queue.
@@ -83,20 +95,23 @@ def build_paperwork(builder: ScenarioBuilder, parties: dict[str, list[Organisati
         quantities, streams = [], []
         for estimate in project.estimates.all():
             quantities.append({"category": estimate.category, "quantity_m3": estimate.quantity_m3})
-            site = _nearest_site(project, sites, estimate.category)
-            if site is None:
+            nearest = _nearest_sites(project, sites, estimate.category)
+            if not nearest:
                 continue
             night_only = builder.rng.random() < 0.3
-            streams.append({
-                "category": estimate.category, "quantity_m3": estimate.quantity_m3,
-                "carrier": carriers[n % (len(carriers) - 1)], "site": site,
-                "daily_start": dt.time(22, 0) if night_only else dt.time(6, 0),
-                "daily_end": dt.time(6, 0) if night_only else dt.time(23, 0),
-                "valid_from": VALID_FROM, "valid_to": VALID_TO,
-                "transport_mode": TransportMode.TANK_TRUCK if estimate.category.code == "slurry"
-                else TransportMode.SEALED_TRUCK,
-                "route": f"{project.address[:20]}—江门大道—{site.name[:12]}",
-            })
+            fallback = (estimate.quantity_m3 * FALLBACK_SHARE).quantize(Decimal("1"))
+            for rank, site in enumerate(nearest):
+                streams.append({
+                    "category": estimate.category,
+                    "quantity_m3": fallback if rank else estimate.quantity_m3 - fallback,
+                    "carrier": carriers[n % (len(carriers) - 1)], "site": site,
+                    "daily_start": dt.time(22, 0) if night_only else dt.time(6, 0),
+                    "daily_end": dt.time(6, 0) if night_only else dt.time(23, 0),
+                    "valid_from": VALID_FROM, "valid_to": VALID_TO,
+                    "transport_mode": TransportMode.TANK_TRUCK if estimate.category.code == "slurry"
+                    else TransportMode.SEALED_TRUCK,
+                    "route": f"{project.address[:20]}—江门大道—{site.name[:12]}",
+                })
         draft = plans.plan_draft_create(
             actor=builder_actor, project=project, quantities=quantities, streams=streams,
             contact_name=builder.person_name(), contact_phone=builder.phone(),
@@ -114,5 +129,5 @@ def build_paperwork(builder: ScenarioBuilder, parties: dict[str, list[Organisati
         plans.plan_file(actor=builder_actor, plan=draft)
         counts["plans_filed"] += 1
         _approved(builder, emission, categories=[q["category"] for q in quantities],
-                  sites=list({s["site"] for s in streams}))
+                  sites=list(dict.fromkeys(s["site"] for s in streams)))
     return counts

@@ -26,6 +26,9 @@ class Command(BaseCommand):
         scenario = build_scenario(seed=seed)
         counts = ", ".join(f"{key} {value}" for key, value in scenario.counts.items())
         self.stdout.write(f"demo scenario (seed {seed}) loaded: {counts}")
+        if scenario.manifest_statuses:
+            statuses = ", ".join(f"{key} {value}" for key, value in scenario.manifest_statuses.items())
+            self.stdout.write(f"manifests by status: {statuses}")
         self.stdout.write(f"logins (password {DEMO_PASSWORD}):")
         for login in scenario.logins:
             self.stdout.write(f"  {login.username:<14} {login.role:<14} {login.organisation}")
