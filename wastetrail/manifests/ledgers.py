@@ -280,12 +280,23 @@ class _Echo:
         return value
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula. Names, routes and reasons
+# are typed by users, so such text is written with a leading apostrophe (OWASP "CSV injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defused(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
 def _csv_value(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M")
-    return value
+    return defused(value)
 
 
 def csv_chunks(*, actor: Actor, request: LedgerRequest, batch: int = 200) -> Iterator[bytes]:
@@ -323,6 +334,9 @@ def xlsx_bytes(*, actor: Actor, request: LedgerRequest) -> bytes:
 
     def cell(value: Any, *, font: Font | None = None, number_format: str | None = None) -> WriteOnlyCell:
         written = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, str):
+            # Text stays text: openpyxl would store "=…" as a live formula.
+            written.data_type = "s"
         if font is not None:
             written.font = font
         if number_format is not None:

