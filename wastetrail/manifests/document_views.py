@@ -27,14 +27,8 @@ from wastetrail.registry import selectors as registry_selectors
 # --- the manifest PDF -----------------------------------------------------------------------
 def manifest_for_pdf(actor: Actor, pk) -> tuple[Manifest, list[Manifest]]:
     """The manifest with its signatories, and the redirects of it that the actor may see."""
-    try:
-        manifest = (selectors.manifest_list(actor=actor)
-                    .prefetch_related("signatures__organisation", "signatures__signed_by").get(pk=pk))
-    except (Manifest.DoesNotExist, ValueError, TypeError):
-        raise NotFound from None
-    redirects = list(selectors.manifest_list(actor=actor).filter(parent_id=manifest.pk)
-                     .prefetch_related(None).order_by("issued_at", "id"))
-    return manifest, redirects
+    manifest = selectors.manifest_with_signatories(actor=actor, pk=pk)
+    return manifest, selectors.visible_redirects(actor=actor, manifest=manifest)
 
 
 def pdf_response(manifest: Manifest, redirects: list[Manifest], base_url: str) -> HttpResponse:

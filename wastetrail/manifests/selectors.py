@@ -76,3 +76,19 @@ def driver_manifests(*, actor: Actor, recent: int = 10) -> tuple[list[Manifest],
     open_ones = list(mine.filter(status__in=VEHICLE_BUSY_STATUSES).order_by("planned_departure_at", "id"))
     finished = list(mine.exclude(status__in=VEHICLE_BUSY_STATUSES)[:recent])
     return open_ones, finished
+
+
+def manifest_with_signatories(*, actor: Actor, pk: Any) -> Manifest:
+    """manifest_get with each signature's user and organisation (for documents)."""
+    try:
+        return (manifest_list(actor=actor)
+                .prefetch_related("signatures__organisation", "signatures__signed_by").get(pk=pk))
+    except (Manifest.DoesNotExist, ValueError, TypeError):
+        raise NotFound from None
+
+
+def visible_redirects(*, actor: Actor, manifest: Manifest) -> list[Manifest]:
+    """The manifests that carried this one's refused load on, as far as the actor may see them:
+    a redirect to another operator's site is that operator's business, not the first site's."""
+    return list(manifest_list(actor=actor).filter(parent_id=manifest.pk).prefetch_related(None)
+                .order_by("issued_at", "id"))

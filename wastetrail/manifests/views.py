@@ -111,9 +111,9 @@ class ManifestPages(ResourcePages):
             "manifest": obj,
             "steps": [step for step in obj.allowed_steps if policy.can_take_step(actor, obj, step)],
             "signatures": obj.signatures.select_related("signed_by", "organisation"),
-            "redirects": obj.redirects.all(),
+            "redirects": selectors.visible_redirects(actor=actor, manifest=obj),
             "history": selectors.manifest_history(manifest=obj),
-        } | _revision_panel(actor, obj)
+        }
 
     def issue_view(self, request: HttpRequest) -> HttpResponse:
         actor = actor_for(request.user)
@@ -140,15 +140,6 @@ class ManifestPages(ResourcePages):
             path("manifests/new/", login_required(self.issue_view), name="manifests-create"),
             path("manifests/<int:pk>/", login_required(self.detail_view), name="manifests-detail"),
         ]
-
-
-def _revision_panel(actor: Actor, manifest: Manifest) -> dict:
-    """The revision requests' part of the detail page, when that module is installed."""
-    try:
-        from wastetrail.manifests.revision_views import revision_panel_context
-    except ImportError:
-        return {}
-    return {"revision_template": "manifests/_revisions.html"} | revision_panel_context(actor, manifest)
 
 
 manifest_pages = ManifestPages()

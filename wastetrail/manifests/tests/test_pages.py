@@ -304,3 +304,19 @@ def test_the_detail_page_runs_a_constant_number_of_queries(client, cast, make_re
         client.get(url)
     # One more signature and one more history row must not cost more queries.
     assert len(after) == len(before)
+
+
+def test_a_redirect_to_another_operators_site_is_not_shown_to_the_first_site(client, cast, make_ready_load,
+                                                                            now, arrived):
+    load = make_ready_load(extra_sites=1)
+    refused = services.manifest_receive(actor=cast.actor("site_operator"), manifest=arrived(load),
+                                        outcome="refused", gross_t="40", tare_t="18", reason="含危险废物")
+    child = services.manifest_redirect(actor=cast.actor("construction_staff"), manifest=refused,
+                                       site=load.sites[1], now=now + dt.timedelta(hours=2))
+    # Hand the second site to another operator (the issuing rules are not what this is about).
+    other = cast.org("construction_other")
+    Manifest.objects.filter(pk=child.pk).update(receiver=other)
+    detail = reverse("manifests-detail", args=[refused.pk])
+    assert child.number not in _login(client, cast, "site_operator").get(detail).content.decode()
+    assert child.number in _login(client, cast, "reg_officer").get(detail).content.decode()
+    assert child.number in _login(client, cast, "construction_staff").get(detail).content.decode()
