@@ -159,13 +159,15 @@ def _issuing_checks(*, project: Project, category: WasteCategory, vehicle: Vehic
                     site: ReceivingSite, estimated_m3: Decimal, departure: dt.datetime,
                     exclude_parent: Manifest | None = None) -> dict[str, Any]:
     """Everything the rulebook asks before a load may leave; the first failure is raised as a
-    DomainError with a code naming it. Returns the plan and approvals in force."""
+    DomainError with a code naming it. Returns the plan (its id) and approvals in force."""
     local = timezone.localtime(departure)
     on, at = local.date(), local.time()
     carrier_id = vehicle.company_id
 
-    plan = filed_plan_for(project)
-    if plan is None:
+    streams = plan_streams_allowing(project, category, on=on, at=at, site=site, carrier=carrier_id)
+    # A stream that allows the load is the filed plan's (one filed plan per project, a constraint),
+    # so the whole plan is read only when none does, to tell "no filed plan" from "outside it".
+    if not streams and filed_plan_for(project) is None:
         raise DomainError(_("The project has no filed handling plan: file one before issuing manifests."),
                           code="no_filed_plan")
     emission = valid_approval(ApprovalKind.EMISSION, project.construction_unit_id, on, category=category,
@@ -206,7 +208,6 @@ def _issuing_checks(*, project: Project, category: WasteCategory, vehicle: Vehic
     if remaining is not None and remaining < estimated_m3:
         raise DomainError(_("%(site)s has %(left)s m³ of capacity left, less than this load's %(load)s m³.") % {
             "site": site.name, "left": remaining, "load": estimated_m3}, code="site_full")
-    streams = plan_streams_allowing(project, category, on=on, at=at, site=site, carrier=carrier_id)
     if not streams:
         raise DomainError(_("The filed plan does not let %(category)s leave for %(site)s with this carrier at "
                             "%(when)s.") % {"category": category, "site": site.name,
@@ -219,7 +220,7 @@ def _issuing_checks(*, project: Project, category: WasteCategory, vehicle: Vehic
     if open_number:
         raise DomainError(_("Vehicle %(plate)s already carries open manifest %(number)s.") % {
             "plate": vehicle.plate, "number": open_number}, code="vehicle_busy")
-    return {"plan": plan, "emission": emission, "transport": transport, "disposal": disposal,
+    return {"plan_id": streams[0].plan_id, "emission": emission, "transport": transport, "disposal": disposal,
             "route": streams[0].route}
 
 
@@ -265,7 +266,7 @@ def _issue(
         with transaction.atomic():
             manifest = Manifest.objects.create(
                 number=_next_number(timezone.localdate(now)), status=ManifestStatus.ISSUED, parent=parent,
-                plan=found["plan"], emitter_id=project.construction_unit_id, project=project,
+                plan_id=found["plan_id"], emitter_id=project.construction_unit_id, project=project,
                 emitter_address=project.address or project.construction_unit.address, category=category,
                 estimated_m3=m3, estimated_t=t, carrier_id=vehicle.company_id, vehicle=vehicle, driver=driver,
                 route=(route or "").strip() or found["route"], planned_departure_at=departure,
@@ -283,7 +284,7 @@ def _issue(
                  data={"number": manifest.number, "status": manifest.status, "parent": manifest.parent_id,
                        "project": project.pk, "category": category.code, "estimated_m3": m3, "estimated_t": t,
                        "vehicle": vehicle.plate, "driver": driver.pk, "site": site.pk,
-                       "plan": found["plan"].pk, "approvals": [found["emission"].pk, found["transport"].pk,
+                       "plan": found["plan_id"], "approvals": [found["emission"].pk, found["transport"].pk,
                                                                found["disposal"].pk],
                        "planned_departure_at": departure, "expected_arrival_at": arrival,
                        "signature": _signature_data(signature)})
