@@ -1,4 +1,5 @@
-"""Run every benchmark: `python -m wastetrail.bench` (what `make bench` calls).
+"""Run every benchmark: `python -m wastetrail.bench` (what `make bench` calls), or one suite:
+`python -m wastetrail.bench --suite manifests` (the names below; the other figures are kept).
 
 Database benchmarks run once per database in a child process each: SQLite in a temporary file,
 PostgreSQL in a throw-away database `wastetrail_bench` on BENCH_POSTGRES (default: the local
@@ -19,6 +20,9 @@ PROJECT = Path(__file__).resolve().parents[2]
 OUT_DIR = PROJECT / "var" / "bench"
 POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 BENCH_DB = "wastetrail_bench"
+# The suites by name (suites.py runs them; it can be imported only once Django is set up).
+PURE_SUITES = ("districts",)
+DATABASE_SUITES = ("audit", "manifests")
 
 
 def _setup_django(database_url: str) -> None:
@@ -28,7 +32,12 @@ def _setup_django(database_url: str) -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
+
+    # DEBUG=1 only lets the settings load (no SECRET_KEY needed); measure as production runs,
+    # without the debug cursor that records every query.
+    settings.DEBUG = False
 
     call_command("migrate", verbosity=0)
 
@@ -45,7 +54,7 @@ def _postgres_admin(sql: str) -> bool:
         return False
 
 
-def run_child(which: str) -> None:
+def run_child(which: str, only: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         if which == "postgres":
             _setup_django(f"{POSTGRES_SERVER}/{BENCH_DB}")
@@ -54,27 +63,36 @@ def run_child(which: str) -> None:
         from wastetrail.bench import suites  # needs Django set up
 
         if which == "pure":
-            suites.run_pure_suites(OUT_DIR)
+            suites.run_pure_suites(OUT_DIR, only)
         else:
-            suites.run_database_suites(OUT_DIR)
+            suites.run_database_suites(OUT_DIR, only)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", choices=["sqlite", "postgres", "pure"])
+    parser.add_argument("--suite", choices=[*PURE_SUITES, *DATABASE_SUITES],
+                        help="run only this suite (its figures are rewritten, the others kept)")
     args = parser.parse_args()
     if args.child:
-        run_child(args.child)
+        run_child(args.child, args.suite)
         return 0
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    for old in OUT_DIR.glob("*.json"):
-        old.unlink()
-    children = ["pure", "sqlite"]
-    if _postgres_admin(f"DROP DATABASE IF EXISTS {BENCH_DB}") and _postgres_admin(f"CREATE DATABASE {BENCH_DB}"):
-        children.append("postgres")
+    if args.suite is None:
+        for old in OUT_DIR.glob("*.json"):
+            old.unlink()
+    children = []
+    if args.suite in (None, *PURE_SUITES):
+        children.append("pure")
+    if args.suite in (None, *DATABASE_SUITES):
+        children.append("sqlite")
+        if _postgres_admin(f"DROP DATABASE IF EXISTS {BENCH_DB}") and _postgres_admin(f"CREATE DATABASE {BENCH_DB}"):
+            children.append("postgres")
+    suite = ["--suite", args.suite] if args.suite else []
     try:
         for child in children:
-            subprocess.run([sys.executable, "-m", "wastetrail.bench", "--child", child], check=True, cwd=PROJECT)
+            subprocess.run([sys.executable, "-m", "wastetrail.bench", "--child", child, *suite], check=True,
+                           cwd=PROJECT)
     finally:
         if "postgres" in children:
             _postgres_admin(f"DROP DATABASE IF EXISTS {BENCH_DB}")

@@ -1,4 +1,5 @@
-"""The benchmarks of the foundation: audit appends and district look-ups."""
+"""The benchmark suites: audit appends and district look-ups (the foundation), manifest
+lifecycles (issue 3, in bench/manifests.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from django.db import connection, transaction
 
 from wastetrail.bench.harness import Figure, rate_per_second, record
+from wastetrail.bench.manifests import manifest_lifecycles
 from wastetrail.core.audit.services import audit_record
 from wastetrail.core.districts import district_at, districts
 
@@ -66,9 +68,14 @@ def district_lookups(out_dir: Path) -> Figure:
     return record("district_lookups_per_s", value, "lookups/s", baseline, out_dir)
 
 
-def run_database_suites(out_dir: Path) -> list[Figure]:
-    return [audit_appends(out_dir)]
+# By name, for `python -m wastetrail.bench --suite NAME`.
+DATABASE_SUITES = {"audit": audit_appends, "manifests": manifest_lifecycles}
+PURE_SUITES = {"districts": district_lookups}
 
 
-def run_pure_suites(out_dir: Path) -> list[Figure]:
-    return [district_lookups(out_dir)]
+def run_database_suites(out_dir: Path, only: str | None = None) -> list[Figure]:
+    return [suite(out_dir) for name, suite in DATABASE_SUITES.items() if only in (None, name)]
+
+
+def run_pure_suites(out_dir: Path, only: str | None = None) -> list[Figure]:
+    return [suite(out_dir) for name, suite in PURE_SUITES.items() if only in (None, name)]
