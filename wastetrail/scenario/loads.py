@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 from django.db.models import Count
 from django.utils import timezone
 
+from wastetrail.accounts.models import Organisation
 from wastetrail.accounts.policy import Actor, actor_for
 from wastetrail.core.rulebook.models import WasteCategory
 from wastetrail.manifests import services as manifests
@@ -38,7 +39,7 @@ from wastetrail.permits.models import ApprovalKind
 from wastetrail.permits.selectors import valid_approval
 from wastetrail.plans.models import PlanStatus, PlanStream
 from wastetrail.registry.models import Driver, Project, ReceivingSite, SiteStatus, Vehicle, VehicleStatus
-from wastetrail.scenario.paperwork import _admin_of
+from wastetrail.scenario.paperwork import admin_of
 
 if TYPE_CHECKING:
     from wastetrail.scenario.build import ScenarioBuilder
@@ -327,7 +328,6 @@ class LoadPlanner:
         in_t = "gross_t" in trip.weighing
         refused_m3 = float(refused) / density if in_t else float(refused)
         weighing, received = self._weighing(trip.truck, fallback.site, refused_m3, density, 0.02)
-        trip.outcome, trip.refused, trip.reason = outcome, refused, reason
         trip.redirect = Trip(
             truck=trip.truck, lane=fallback, planned=redirect_at, lead=0, delay=rng.randint(3, 12),
             travel=round(fallback.minutes * rng.uniform(0.55, 0.9)), wait=rng.randint(5, 25),
@@ -430,9 +430,7 @@ class LoadPlayer:
 
     def _admin(self, organisation_id: int) -> Actor:
         if organisation_id not in self._actors:
-            from wastetrail.accounts.models import Organisation
-
-            self._actors[organisation_id] = _admin_of(Organisation.objects.get(pk=organisation_id))
+            self._actors[organisation_id] = admin_of(Organisation.objects.get(pk=organisation_id))
         return self._actors[organisation_id]
 
     def events(self, trip: Trip, parent: Trip | None = None) -> list[tuple[dt.datetime, Callable[[], None]]]:

@@ -29,7 +29,7 @@ VALID_FROM = dt.date(2026, 1, 1)
 VALID_TO = dt.date(2027, 12, 31)
 
 
-def _admin_of(organisation: Organisation) -> Actor:
+def admin_of(organisation: Organisation) -> Actor:
     membership = (Membership.objects.filter(organisation=organisation, role=Role.ADMIN)
                   .select_related("user").order_by("pk").first())
     return actor_for(membership.user)
@@ -64,7 +64,7 @@ def build_paperwork(builder: ScenarioBuilder, parties: dict[str, list[Organisati
 
     # Disposal approvals: every site approved but the last, which waits in the review queue.
     for n, site in enumerate(sites):
-        approval = permits.approval_apply(actor=_admin_of(site.operator), kind=ApprovalKind.DISPOSAL,
+        approval = permits.approval_apply(actor=admin_of(site.operator), kind=ApprovalKind.DISPOSAL,
                                           holder=site.operator, site=site, note="申请建筑垃圾消纳核准")
         if n < len(sites) - 1:
             _approved(builder, approval, categories=list(site.accepted_categories.all()), sites=[site])
@@ -73,7 +73,7 @@ def build_paperwork(builder: ScenarioBuilder, parties: dict[str, list[Organisati
     # Transport approvals cover each company's sealed trucks that have a terminal.
     carriers = parties["transport_companies"]
     for n, company in enumerate(carriers):
-        approval = permits.approval_apply(actor=_admin_of(company), kind=ApprovalKind.TRANSPORT,
+        approval = permits.approval_apply(actor=admin_of(company), kind=ApprovalKind.TRANSPORT,
                                           holder=company, note="申请建筑垃圾运输核准")
         counts["approvals"] += 1
         if n == len(carriers) - 1:
@@ -91,7 +91,7 @@ def build_paperwork(builder: ScenarioBuilder, parties: dict[str, list[Organisati
         status__in=[ProjectStatus.UNDER_CONSTRUCTION, ProjectStatus.PLANNED]
     ).select_related("construction_unit").prefetch_related("estimates__category").order_by("pk")
     for n, project in enumerate(projects):
-        builder_actor = _admin_of(project.construction_unit)
+        builder_actor = admin_of(project.construction_unit)
         quantities, streams = [], []
         for estimate in project.estimates.all():
             quantities.append({"category": estimate.category, "quantity_m3": estimate.quantity_m3})

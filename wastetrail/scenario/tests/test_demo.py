@@ -101,7 +101,7 @@ def test_every_printed_login_works(client):
 
 
 def test_demo_command_if_empty_leaves_existing_data_alone(capsys):
-    call_command("demo", "--seed", "3")
+    build_scenario(seed=3, loads=False)  # the command itself is run in test_demo_loads
     count = Project.objects.count()
     call_command("demo", "--if-empty")
     assert Project.objects.count() == count

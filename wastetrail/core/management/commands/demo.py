@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from wastetrail.accounts.models import Organisation
+
+
+def _moment(text: str) -> dt.datetime:
+    """An ISO date and time; without a zone, the local time of the city."""
+    moment = parse_datetime(text)
+    if moment is None:
+        raise argparse.ArgumentTypeError(f"not a date and time: {text!r} (e.g. 2026-11-29T15:20)")
+    return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
 
 
 class Command(BaseCommand):
@@ -14,8 +27,11 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2024, help="same seed, same city (default 2024)")
         parser.add_argument("--if-empty", action="store_true",
                             help="do nothing when the database already has organisations")
+        parser.add_argument("--now", type=_moment, default=None,
+                            help="the moment the demo's manifests lead up to, e.g. 2026-11-29T15:20 "
+                                 "(default: now); with the same seed, the same demo to the minute")
 
-    def handle(self, *args, seed: int, if_empty: bool, **options):
+    def handle(self, *args, seed: int, if_empty: bool, now: dt.datetime | None, **options):
         from wastetrail.scenario.build import DEMO_PASSWORD, build_scenario
 
         if Organisation.objects.exists():
@@ -23,7 +39,7 @@ class Command(BaseCommand):
                 self.stdout.write("demo: the database already has data; leaving it as it is")
                 return
             raise CommandError("the database already has organisations; the demo needs an empty one")
-        scenario = build_scenario(seed=seed)
+        scenario = build_scenario(seed=seed, now=now)
         counts = ", ".join(f"{key} {value}" for key, value in scenario.counts.items())
         self.stdout.write(f"demo scenario (seed {seed}) loaded: {counts}")
         if scenario.manifest_statuses:
