@@ -14,6 +14,7 @@ from wastetrail.accounts.policy import Actor
 from wastetrail.core.rulebook.models import WasteCategory
 from wastetrail.manifests.models import DisposalMethod, Manifest, ManifestStatus
 from wastetrail.manifests.policy import STAFF_ROLES
+from wastetrail.manifests.revisions import RECEIPT_INPUT, outcome_of
 from wastetrail.manifests.rules import OUTCOMES
 from wastetrail.plans.models import PlanStatus, PlanStream
 from wastetrail.plans.selectors import filed_plan_for
@@ -141,3 +142,77 @@ class FindForm(forms.Form):
     number = forms.CharField(label=_("Manifest number"), max_length=300,
                              widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off",
                                                            "inputmode": "latin", "placeholder": "JM…"}))
+
+
+class RevisionRequestForm(forms.Form):
+    """The requesting party's revisable fields (manifests.revisions.requestable_fields),
+    prefilled with the manifest's values; only what differs is sent (see ``changes``)."""
+
+    def __init__(self, *args: Any, manifest: Manifest, fields: tuple[str, ...], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.manifest, self.revisable = manifest, fields
+        add = self.fields.__setitem__
+        if "estimated_m3" in fields:
+            add("estimated_m3", forms.DecimalField(label=_("Estimated quantity (m³)"), initial=manifest.estimated_m3,
+                                                   **QUANTITY))
+            add("estimated_t", forms.DecimalField(
+                label=_("Estimated quantity (t)"), initial=manifest.estimated_t, **QUANTITY,
+                help_text=_("Change one of them and the other follows from the category's density.")))
+        if "emitter_address" in fields:
+            add("emitter_address", forms.CharField(label=_("Emitting address"), max_length=300, required=False,
+                                                   initial=manifest.emitter_address))
+        if "disposal_method" in fields:
+            add("disposal_method", forms.ChoiceField(label=_("Disposal method"), choices=DisposalMethod.choices,
+                                                     initial=manifest.disposal_method))
+        if "driver" in fields:
+            add("driver", forms.ModelChoiceField(
+                label=_("Driver"), initial=manifest.driver_id,
+                queryset=Driver.objects.filter(company_id=manifest.carrier_id, is_active=True).order_by("name")))
+        if "route" in fields:
+            add("route", forms.CharField(label=_("Route"), required=False, initial=manifest.route,
+                                         widget=forms.Textarea(attrs={"rows": 2})))
+        if "receipt" in fields:
+            add("outcome", forms.ChoiceField(label=_("Outcome"), widget=forms.RadioSelect, choices=OUTCOME_CHOICES,
+                                             initial=outcome_of(manifest)))
+            add("gross_t", forms.DecimalField(label=_("Gross weight (t)"), initial=manifest.gross_t, **QUANTITY))
+            add("tare_t", forms.DecimalField(label=_("Tare weight (t)"), initial=manifest.tare_t, **QUANTITY))
+            add("volume_m3", forms.DecimalField(
+                label=_("Volume (m³)"), initial=manifest.received_m3, **QUANTITY,
+                help_text=_("Only without a weighbridge: leave the weights empty.")))
+            add("refused_quantity", forms.DecimalField(
+                label=_("Refused quantity"), initial=manifest.refused_quantity, **QUANTITY,
+                help_text=_("In the unit received (t when weighed, m³ by volume).")))
+            add("refusal_reason", forms.CharField(label=_("Reason for refusal"), required=False,
+                                                  initial=manifest.refusal_reason,
+                                                  widget=forms.Textarea(attrs={"rows": 2})))
+        add("reason", forms.CharField(label=_("Why revise"), widget=forms.Textarea(attrs={"rows": 3}),
+                                      help_text=_("The other parties read it before they approve or refuse.")))
+
+    def changes(self) -> dict[str, Any]:
+        """What differs from the manifest, in the service's terms."""
+        data, manifest, changes = self.cleaned_data, self.manifest, {}
+        if "estimated_m3" in self.revisable:
+            m3, t = data.get("estimated_m3"), data.get("estimated_t")
+            if m3 is not None and m3 != manifest.estimated_m3:
+                changes["estimated_m3"] = m3
+            if t is not None and t != manifest.estimated_t:
+                changes["estimated_t"] = t
+        for name in ("emitter_address", "disposal_method", "route"):
+            if name in self.revisable and (data.get(name) or "").strip() != getattr(manifest, name):
+                changes[name] = data.get(name) or ""
+        if "driver" in self.revisable and data.get("driver") and data["driver"].pk != manifest.driver_id:
+            changes["driver"] = data["driver"].pk
+        if "receipt" in self.revisable:
+            given = {name: data.get(name) for name in RECEIPT_INPUT}
+            current = {"outcome": outcome_of(manifest), "gross_t": manifest.gross_t, "tare_t": manifest.tare_t,
+                       "volume_m3": manifest.received_m3, "refused_quantity": manifest.refused_quantity,
+                       "refusal_reason": manifest.refusal_reason}
+            if any(_differs(given[name], current[name]) for name in given):
+                changes["receipt"] = given
+        return changes
+
+
+def _differs(given: Any, current: Any) -> bool:
+    if isinstance(given, str) or isinstance(current, str):
+        return (given or "").strip() != (current or "")
+    return given != current

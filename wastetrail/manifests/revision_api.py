@@ -15,7 +15,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from wastetrail.accounts.policy import Actor
 from wastetrail.api import request_actor
-from wastetrail.manifests import revision_selectors, revisions, selectors
+from wastetrail.manifests import policy, revision_selectors, revisions, selectors
 from wastetrail.manifests.models import (
     ManifestRevisionDecision,
     ManifestRevisionRequest,
@@ -80,7 +80,7 @@ class RevisionOut(Schema):
         manifest = obj.manifest
         names = {manifest.emitter_id: manifest.emitter.name, manifest.carrier_id: manifest.carrier.name,
                  manifest.receiver_id: manifest.receiver.name}
-        return [{"id": org, "name": names[org]} for org in revisions.undecided_approvers(obj)]
+        return [{"id": org, "name": names[org]} for org in policy.undecided_approvers(obj)]
 
 
 class RevisionIn(Schema):

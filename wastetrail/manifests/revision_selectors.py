@@ -29,12 +29,15 @@ def _with_details(qs: QuerySet[ManifestRevisionRequest]) -> QuerySet[ManifestRev
 
 def _waiting_for(actor: Actor) -> Q:
     """Pending requests on which one of the actor's organisations (staff or admin) still has to
-    decide: a party of the manifest, not the requester, without a decision yet."""
+    decide and the actor may (policy.can_decide_revision): a party of the manifest, not the
+    requesting organisation, without a decision yet, and not asked by the actor himself."""
     condition = Q(pk__in=[])
     for org in policy.staff_org_ids(actor):
         is_party = Q(manifest__emitter_id=org) | Q(manifest__carrier_id=org) | Q(manifest__receiver_id=org)
         decided = Exists(ManifestRevisionDecision.objects.filter(request=OuterRef("pk"), organisation_id=org))
         condition |= is_party & ~Q(requested_organisation_id=org) & ~decided
+    if actor.user.is_authenticated:
+        condition &= ~Q(requested_by_id=actor.user.pk)
     return Q(status=RevisionStatus.PENDING) & condition
 
 

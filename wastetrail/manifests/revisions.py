@@ -2,11 +2,12 @@
 has signed.
 
 A party (the staff of its organisation) proposes new values with a reason; every *other* party
-of the manifest approves or refuses; the change applies only when all have approved, in the
-transaction of the last approval, after checking that the manifest still holds the values the
-request was made against. One refusal refuses it; the requester may cancel it while pending.
-Regulators see requests but do not decide. Fields not yet signed are changed by their own
-party directly (``manifest_amend``), never through a request.
+of the manifest approves or refuses (never the person who asked, even if he also works for one of
+them: manifests.policy says who asks, decides and withdraws); the change applies only when all
+have approved, in the transaction of the last approval, after checking that the manifest still
+holds the values the request was made against. One refusal refuses it; the requester may cancel
+it while pending. Regulators see requests but do not decide. Fields not yet signed are changed
+by their own party directly (``manifest_amend``), never through a request.
 
 Which fields may be revised, and by whom, is data (``REVISABLE_BY``) checked by a pure function
 (``check_revisable``); the services below follow the house pattern: lock, check who, check the
@@ -29,6 +30,7 @@ from django.utils.translation import gettext as _
 from wastetrail.accounts.policy import Actor
 from wastetrail.core.audit.services import audit_record
 from wastetrail.core.errors import DomainError
+from wastetrail.manifests import policy
 from wastetrail.manifests.models import (
     FIELD_PARTY,
     RECEIVED_STATUSES,
@@ -100,69 +102,12 @@ def check_revisable(fields: Iterable[str], *, requester_steps: Collection[str], 
                           code="field_not_locked")
 
 
-# --- parties --------------------------------------------------------------------------------
-def party_organisations(manifest: Manifest) -> dict[str, int]:
-    return {SignatureStep.EMITTER: manifest.emitter_id, SignatureStep.TRANSPORTER: manifest.carrier_id,
-            SignatureStep.RECEIVER: manifest.receiver_id}
-
-
-def steps_of(manifest: Manifest, organisation_id: int) -> tuple[str, ...]:
-    return tuple(step for step, org in party_organisations(manifest).items() if org == organisation_id)
-
-
-def required_approvers(manifest: Manifest, requesting_organisation_id: int) -> dict[int, str]:
-    """Organisation → the step it decides as: every party other than the requester's, once each."""
-    approvers: dict[int, str] = {}
-    for step, org in party_organisations(manifest).items():
-        if org != requesting_organisation_id and org not in approvers:
-            approvers[org] = step
-    return approvers
-
-
-def undecided_approvers(revision: ManifestRevisionRequest) -> dict[int, str]:
-    """Who still has to decide (uses the prefetched decisions when there are)."""
-    decided = {decision.organisation_id for decision in revision.decisions.all()}
-    return {org: step for org, step in required_approvers(revision.manifest, revision.requested_organisation_id)
-            .items() if org not in decided}
-
-
-def deciding_party(actor: Actor, revision: ManifestRevisionRequest) -> tuple[int, str] | None:
-    """The organisation (and its step) for which the actor would decide now, if any."""
-    for org, step in undecided_approvers(revision).items():
-        if actor.is_staff_of(org):
-            return org, step
-    return None
-
-
-def can_decide(actor: Actor, revision: ManifestRevisionRequest) -> bool:
-    return revision.status == RevisionStatus.PENDING and deciding_party(actor, revision) is not None
-
-
-def can_cancel(actor: Actor, revision: ManifestRevisionRequest) -> bool:
-    return revision.status == RevisionStatus.PENDING and actor.is_staff_of(revision.requested_organisation_id)
-
-
-def requesting_party(actor: Actor, manifest: Manifest, party: str | None = None) -> tuple[str, int]:
-    """The step and organisation the actor asks for. Drivers and regulators never ask."""
-    parties = party_organisations(manifest)
-    if party:
-        if party not in parties:
-            raise ValidationError({"party": _("Choose emitter, transporter or receiver.")})
-        actor.require(actor.is_staff_of(parties[party]))
-        return party, parties[party]
-    mine = [(step, org) for step, org in parties.items() if actor.is_staff_of(org)]
-    actor.require(bool(mine))
-    if len({org for _step, org in mine}) > 1:
-        raise ValidationError({"party": _("You act for several parties of this manifest: say for which one "
-                                          "you ask.")})
-    return mine[0]
-
-
+# --- parties: who asks, who decides and who withdraws is manifests.policy's --------------------
 def requestable_fields(actor: Actor, manifest: Manifest, party: str | None = None) -> tuple[str, ...]:
     """What the request form offers: the party's revisable fields that are locked now."""
-    _step, org = requesting_party(actor, manifest, party)
+    _step, org = policy.requesting_party(actor, manifest, party)
     signed = signed_steps(manifest)
-    return tuple(field for field in revisable_fields(steps_of(manifest, org)) if LOCKED_BY[field] in signed)
+    return tuple(field for field in revisable_fields(policy.steps_of(manifest, org)) if LOCKED_BY[field] in signed)
 
 
 # --- values ---------------------------------------------------------------------------------
@@ -197,8 +142,14 @@ def current_values(manifest: Manifest, fields: Iterable[str]) -> dict[str, Any]:
     return values
 
 
-def _text(value: Any, field: str, *, required: bool, max_length: int | None = None) -> str:
-    text = ("" if value is None else str(value)).strip()
+def _text(value: Any, field: str, *, required: bool = False, max_length: int | None = None) -> str:
+    """A text value of the request (JSON may carry anything: a number or a list is refused by
+    name rather than turned into text or failing further on)."""
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationError({field: _("Give this as text.")})
+    text = value.strip()
     if required and not text:
         raise ValidationError({field: _("This field is required.")})
     if max_length is not None and len(text) > max_length:
@@ -222,10 +173,11 @@ def _receipt_values(manifest: Manifest, given: Any) -> dict[str, Any]:
     unknown = sorted(set(given) - set(RECEIPT_INPUT))
     if unknown:
         raise ValidationError({name: _("Unknown field.") for name in unknown})
+    refusal_reason = _text(given.get("refusal_reason"), "refusal_reason")
     try:
         receipt = receipt_from(outcome=given.get("outcome") or "", gross_t=given.get("gross_t"),
                                tare_t=given.get("tare_t"), volume_m3=given.get("volume_m3"),
-                               refused=given.get("refused_quantity"), reason=given.get("refusal_reason") or "")
+                               refused=given.get("refused_quantity"), reason=refusal_reason)
     except ValidationError as exc:
         # The request has its own "reason": the receipt's one is refusal_reason, as on the manifest.
         raise ValidationError({"refusal_reason" if name == "reason" else name: errors
@@ -253,7 +205,7 @@ def new_values(manifest: Manifest, changes: Mapping[str, Any]) -> dict[str, Any]
             raise ValidationError({"disposal_method": _("Choose a disposal method.")})
         values["disposal_method"] = changes["disposal_method"]
     if "route" in changes:
-        values["route"] = _text(changes["route"], "route", required=False)
+        values["route"] = _text(changes["route"], "route")
     if "driver" in changes:
         values["driver"] = _driver_id(changes["driver"])
     if "receipt" in changes:
@@ -263,6 +215,19 @@ def new_values(manifest: Manifest, changes: Mapping[str, Any]) -> dict[str, Any]
 
 def _decimal(value: Any) -> Decimal:
     return Decimal(value) if value is not None else Decimal("0")
+
+
+def overfills(*, capacity: Decimal | None, used: Decimal | None, added_m3: Decimal) -> bool:
+    """Whether a receipt revision that changes the accepted volume by ``added_m3`` pushes the site
+    past its capacity. Only one that adds can: a correction that lowers the accepted volume is
+    always allowed, even on a site already past its capacity (e.g. its capacity was lowered)."""
+    return capacity is not None and added_m3 > 0 and (used or Decimal("0")) + added_m3 > capacity
+
+
+def _moves_refused_part(manifest: Manifest, values: Mapping[str, Any]) -> bool:
+    """Whether a revised receipt changes the refused quantity or its unit: what a redirect carries."""
+    return (_decimal(values.get("refused_quantity")) != _decimal(manifest.refused_quantity)
+            or values.get("quantity_unit") != _json(manifest.quantity_unit))
 
 
 def check_applicable(manifest: Manifest, values: Mapping[str, Any]) -> None:
@@ -278,21 +243,22 @@ def check_applicable(manifest: Manifest, values: Mapping[str, Any]) -> None:
     if manifest.status not in (*RECEIVED_STATUSES, ManifestStatus.CLOSED):
         raise DomainError(_("A receipt can only be revised once the load has been received."), code="wrong_state")
     outcome, redirect = values["outcome"], _live_redirect(manifest)
-    if outcome == ManifestStatus.ACCEPTED and redirect is not None:
-        raise DomainError(_("The refused load was sent on under %(number)s: a receipt that accepts everything "
-                            "would leave that load without origin. Cancel that manifest first, if it has not "
-                            "left.") % {"number": redirect.number}, code="redirect_exists")
+    # The redirect carries the refused quantity as it was: changing it (or accepting everything)
+    # would count that load twice or leave it without origin.
+    if redirect is not None and _moves_refused_part(manifest, values):
+        raise DomainError(_("The refused load was sent on under %(number)s: the refused quantity cannot change "
+                            "while that manifest stands. Cancel that manifest first; once it has left it can no "
+                            "longer be cancelled, and the refused part of this receipt stays as it is.") % {
+                            "number": redirect.number}, code="redirect_exists")
     if manifest.status == ManifestStatus.CLOSED and outcome in REFUSAL_STATUSES and redirect is None:
         raise DomainError(_("This manifest is closed: a refusal now would leave the refused load without a new "
                             "destination. Issue a new manifest for it instead."), code="needs_new_destination")
     # Locked: the capacity checked here is the capacity written (see _write).
     site = ReceivingSite.objects.select_for_update().get(pk=manifest.site_id)
-    if site.capacity_m3 is not None:
-        used = (site.used_capacity_m3 or Decimal("0")) - _decimal(manifest.accepted_m3) + _decimal(
-            values["accepted_m3"])
-        if used > site.capacity_m3:
-            raise DomainError(_("%(site)s has not enough capacity left for the revised accepted quantity.") % {
-                "site": site.name}, code="site_full")
+    added_m3 = _decimal(values["accepted_m3"]) - _decimal(manifest.accepted_m3)
+    if overfills(capacity=site.capacity_m3, used=site.used_capacity_m3, added_m3=added_m3):
+        raise DomainError(_("%(site)s has not enough capacity left for the revised accepted quantity.") % {
+            "site": site.name}, code="site_full")
 
 
 def _write(manifest: Manifest, values: Mapping[str, Any]) -> None:
@@ -398,20 +364,21 @@ def manifest_revision_request(
     without a reason, for a field that is not revisable or not the party's, or with a value
     that breaks a rule (ValidationError naming the field). If no other party exists (one
     organisation holds every role) the change applies at once."""
-    text = (reason or "").strip()
     at = _now(now)
     with transaction.atomic():
         locked = _lock(manifest)
-        step, organisation = requesting_party(actor, locked, party)
+        step, organisation = policy.requesting_party(actor, locked, party)
         if locked.status == ManifestStatus.CANCELLED:
             raise DomainError(_("A cancelled manifest cannot be revised."), code="wrong_state")
         if not changes:
             raise ValidationError({"changes": _("Nothing to change.")})
-        check_revisable(changes, requester_steps=steps_of(locked, organisation), signed=signed_steps(locked))
+        check_revisable(changes, requester_steps=policy.steps_of(locked, organisation),
+                        signed=signed_steps(locked))
         pending = _pending(locked)
         if pending is not None:
             raise DomainError(_("Another revision request of this manifest is pending: it must be decided or "
                                 "cancelled first."), code="revision_pending")
+        text = _text(reason, "reason")
         if not text:
             raise ValidationError({"reason": _("Give the reason for the revision.")})
         values = new_values(locked, changes)
@@ -433,7 +400,7 @@ def manifest_revision_request(
             raise
         data: dict[str, Any] = {"revision": revision.pk, "step": step, "reason": text, "changes": new,
                                 "previous": previous,
-                                "approvers": sorted(required_approvers(locked, organisation))}
+                                "approvers": sorted(policy.required_approvers(locked, organisation))}
         if not data["approvers"]:
             data |= _apply(locked, revision, at)
         audit_record(actor=actor.user, action="manifest.revision_request", target=locked,
@@ -443,17 +410,19 @@ def manifest_revision_request(
 
 def _decide(*, actor: Actor, revision: ManifestRevisionRequest, verdict: str, comment: str,
             now: dt.datetime | None) -> ManifestRevisionRequest:
-    text = (comment or "").strip()
     at = _now(now)
     with transaction.atomic():
         manifest, locked = _lock_revision(revision)
-        required = required_approvers(manifest, locked.requested_organisation_id)
-        actor.require(any(actor.is_staff_of(org) for org in required))
+        actor.require(policy.is_revision_approver(actor, locked))
         _check_pending(locked)
-        party = deciding_party(actor, locked)
+        if policy.is_revision_requester(actor, locked):
+            raise DomainError(_("You asked for this revision yourself: someone else of the organisation that has "
+                                "to decide must approve or refuse it."), code="requester_cannot_decide")
+        party = policy.deciding_party(actor, locked)
         if party is None:
             raise DomainError(_("Your organisation has already decided on this revision request."),
                               code="already_decided")
+        text = _text(comment, "comment")
         if verdict == RevisionVerdict.REFUSE and not text:
             raise ValidationError({"comment": _("Say why you refuse the revision.")})
         organisation, step = party
@@ -463,7 +432,7 @@ def _decide(*, actor: Actor, revision: ManifestRevisionRequest, verdict: str, co
         if verdict == RevisionVerdict.REFUSE:
             locked.status, locked.decided_at = RevisionStatus.REFUSED, at
             locked.save(update_fields=["status", "decided_at"])
-        elif not undecided_approvers(locked):
+        elif not policy.undecided_approvers(locked):
             data |= _apply(manifest, locked, at)
         data["status"] = locked.status
         audit_record(actor=actor.user, action=f"manifest.revision_{verdict}", target=manifest,
@@ -475,7 +444,11 @@ def manifest_revision_approve(*, actor: Actor, revision: ManifestRevisionRequest
                               now: dt.datetime | None = None) -> ManifestRevisionRequest:
     """Another party approves. The last approval applies the change in its transaction — or, if
     the manifest no longer holds the previous values or its state no longer allows the change,
-    the request ends ``failed`` with the reason and nothing is applied."""
+    the request ends ``failed`` with the reason and nothing is applied.
+
+    Refused: for anyone not staff of a deciding party (PermissionDenied); for the person who
+    asked (``requester_cannot_decide``), for an organisation that has decided
+    (``already_decided``), once the request is no longer pending (DomainError)."""
     return _decide(actor=actor, revision=revision, verdict=RevisionVerdict.APPROVE, comment=comment, now=now)
 
 
@@ -491,7 +464,7 @@ def manifest_revision_cancel(*, actor: Actor, revision: ManifestRevisionRequest,
     at = _now(now)
     with transaction.atomic():
         manifest, locked = _lock_revision(revision)
-        actor.require(actor.is_staff_of(locked.requested_organisation_id))
+        actor.require(policy.can_withdraw_revision(actor, locked))
         _check_pending(locked)
         locked.status, locked.decided_at = RevisionStatus.CANCELLED, at
         locked.save(update_fields=["status", "decided_at"])

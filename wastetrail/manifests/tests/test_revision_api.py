@@ -136,6 +136,37 @@ def test_refused_requests_say_why_and_write_nothing(client, make_ready_load, iss
     assert rows() == before
 
 
+@pytest.mark.parametrize("changes,field", [
+    ({"receipt": {"outcome": "refused", "gross_t": "30", "tare_t": "12", "refusal_reason": 5}}, "refusal_reason"),
+    ({"receipt": {"outcome": "refused", "gross_t": "30", "tare_t": "12", "refusal_reason": ["超标"]}},
+     "refusal_reason"),
+])
+def test_a_receipt_reason_that_is_not_text_is_a_422_that_changes_nothing(client, make_ready_load, received,
+                                                                        token_for, changes, field):  # noqa: F811
+    manifest = received(make_ready_load())
+    auth = token_for("site_operator")
+    before = rows()
+    response = send(client, "post", f"/api/manifests/{manifest.pk}/revisions", {"reason": "x", "changes": changes},
+                    auth)
+    assert response.status_code == 422, response.content
+    assert response.json()["errors"] == {field: ["Give this as text."]}
+    assert rows() == before
+    stored = Manifest.objects.get(pk=manifest.pk)
+    assert (stored.status, stored.refused_quantity, stored.refusal_reason) == ("accepted", Decimal("0.00"), "")
+
+
+def test_text_fields_of_other_parties_that_are_not_text_are_a_422(client, make_ready_load, received,
+                                                                  token_for):  # noqa: F811
+    manifest = received(make_ready_load())
+    auth = token_for("construction_staff")
+    before = rows()
+    for changes, field in (({"route": 7}, "route"), ({"emitter_address": {"a": 1}}, "emitter_address")):
+        response = send(client, "post", f"/api/manifests/{manifest.pk}/revisions",
+                        {"reason": "x", "changes": changes}, auth)
+        assert response.status_code == 422 and field in response.json()["errors"], response.content
+    assert rows() == before
+
+
 def test_a_second_pending_request_is_a_conflict(client, make_ready_load, issue, token_for):  # noqa: F811
     manifest = issue(make_ready_load())
     auth = token_for("construction_staff")

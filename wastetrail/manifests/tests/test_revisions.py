@@ -14,9 +14,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, connections, transaction
 from django.urls import reverse
 
+from wastetrail.accounts.models import Membership, Role
 from wastetrail.core.audit.models import AuditEntry
 from wastetrail.core.errors import DomainError
-from wastetrail.manifests import revisions, services
+from wastetrail.manifests import policy, revisions, services
 from wastetrail.manifests.models import (
     Manifest,
     ManifestRevisionDecision,
@@ -105,13 +106,13 @@ def test_the_rule_names_what_each_party_may_revise_once_it_is_signed():
 
 def test_every_other_organisation_decides_once_even_with_two_roles():
     three = Manifest(emitter_id=1, carrier_id=2, receiver_id=3)
-    assert revisions.required_approvers(three, 1) == {2: "transporter", 3: "receiver"}
+    assert policy.required_approvers(three, 1) == {2: "transporter", 3: "receiver"}
     carrier_also_receives = Manifest(emitter_id=1, carrier_id=2, receiver_id=2)
-    assert revisions.required_approvers(carrier_also_receives, 1) == {2: "transporter"}
+    assert policy.required_approvers(carrier_also_receives, 1) == {2: "transporter"}
     # the requester's organisation never approves, whichever of its roles it asks for
     emitter_also_carries = Manifest(emitter_id=1, carrier_id=1, receiver_id=3)
-    assert revisions.required_approvers(emitter_also_carries, 1) == {3: "receiver"}
-    assert revisions.steps_of(emitter_also_carries, 1) == ("emitter", "transporter")
+    assert policy.required_approvers(emitter_also_carries, 1) == {3: "receiver"}
+    assert policy.steps_of(emitter_also_carries, 1) == ("emitter", "transporter")
 
 
 # --- a whole revision -----------------------------------------------------------------------
@@ -195,6 +196,41 @@ def test_the_requester_regulators_outsiders_and_drivers_do_not_decide(cast, make
         approve(cast, revision, user)
 
 
+def test_the_requester_cannot_decide_for_another_party_he_also_works_for(cast, make_ready_load, issue):
+    Membership.objects.create(user=cast.user(EMITTER), organisation=cast.org("transport"), role=Role.STAFF)
+    manifest = issue(make_ready_load())
+    revision = ask(cast, manifest, {"emitter_address": "新地址"}, party="emitter")
+    for decide in (lambda: approve(cast, revision, EMITTER),
+                   lambda: revisions.manifest_revision_refuse(actor=cast.actor(EMITTER), revision=revision,
+                                                              comment="自己拒绝")):
+        with NothingWritten(), pytest.raises(DomainError) as own:
+            decide()
+        assert own.value.code == "requester_cannot_decide"
+    # nothing offers it to him either
+    assert not policy.can_decide_revision(cast.actor(EMITTER), revision)
+    assert list(revisions_waiting_for(actor=cast.actor(EMITTER))) == []
+    # another person of the transport company decides for it
+    assert list(revisions_waiting_for(actor=cast.actor(CARRIER))) == [revision]
+    approve(cast, revision, CARRIER)
+    assert approve(cast, revision, RECEIVER).status == RevisionStatus.APPROVED
+
+
+def test_when_one_organisation_holds_every_role_the_change_applies_at_once(cast, make_ready_load, issue, now):
+    manifest = issue(make_ready_load())
+    construction = cast.org("construction")
+    Manifest.objects.filter(pk=manifest.pk).update(carrier=construction, receiver=construction)
+
+    revision = ask(cast, fresh(manifest), {"estimated_m3": "20"}, now=now)
+    assert revision.status == RevisionStatus.APPROVED and revision.decided_at == now
+    assert not revision.decisions.exists()
+    stored = fresh(manifest)
+    assert (stored.estimated_m3, stored.estimated_t) == (Decimal("20.00"), Decimal("36.00"))
+    entry = AuditEntry.objects.get(action__startswith="manifest.revision")
+    assert entry.action == "manifest.revision_request" and entry.object_id == str(manifest.pk)
+    assert entry.data["approvers"] == [] and entry.data["applied"] is True
+    assert entry.data["before"]["estimated_m3"] == "18.00" and entry.data["after"]["estimated_m3"] == "20.00"
+
+
 # --- refusals that write nothing ------------------------------------------------------------
 @pytest.mark.parametrize("user", ["driver", "reg_officer", "reg_admin", "outsider", "transport_other_admin"])
 def test_only_the_staff_of_a_party_may_ask(cast, make_ready_load, issue, user):
@@ -257,6 +293,22 @@ def test_bad_input_says_which_field_and_writes_nothing(cast, make_ready_load, is
     with NothingWritten(), pytest.raises(ValidationError) as refused:
         ask(cast, manifest, changes, reason=reason)
     assert field in refused.value.message_dict
+
+
+@pytest.mark.parametrize("changes,reason,field", [
+    ({"receipt": {"outcome": "refused", "volume_m3": "10", "refusal_reason": 5}}, "x", "refusal_reason"),
+    ({"receipt": {"outcome": "refused", "volume_m3": "10", "refusal_reason": ["超标"]}}, "x", "refusal_reason"),
+    ({"route": 5}, "x", "route"),
+    ({"emitter_address": ["新地址"]}, "x", "emitter_address"),
+    ({"emitter_address": "新地址"}, 5, "reason"),
+    ({"emitter_address": "新地址"}, {"why": "x"}, "reason"),
+])
+def test_text_that_is_not_text_is_refused_by_name(cast, make_ready_load, received, changes, reason, field):
+    manifest = received(make_ready_load(), volume_m3="10")
+    user = RECEIVER if "receipt" in changes else EMITTER
+    with NothingWritten(), pytest.raises(ValidationError) as refused:
+        ask(cast, manifest, changes, reason=reason, user=user)
+    assert refused.value.message_dict[field] == ["Give this as text."]
 
 
 def test_the_new_driver_must_be_an_active_driver_of_the_carrier(cast, make_ready_load, issue, make_driver, now):
@@ -406,6 +458,70 @@ def test_an_accepted_revision_cannot_orphan_a_redirected_load(cast, make_ready_l
     assert refused.value.code == "redirect_exists"
 
 
+@pytest.fixture
+def redirected(cast, make_ready_load, received, now):
+    """A load partly refused (4 of 10 m³) whose refused part is sent on to another site."""
+
+    def make():
+        load = make_ready_load(extra_sites=1)
+        manifest = received(load, outcome="partially_refused", volume_m3="10", refused_quantity="4", reason="杂物")
+        child = services.manifest_redirect(actor=cast.actor(EMITTER), manifest=manifest, site=load.sites[1],
+                                           now=now + dt.timedelta(hours=3))
+        return load, fresh(manifest), child
+
+    return make
+
+
+@pytest.mark.parametrize("receipt", [
+    {"outcome": "partially_refused", "volume_m3": "10", "refused_quantity": "3", "refusal_reason": "杂物"},
+    {"outcome": "refused", "volume_m3": "10", "refusal_reason": "杂物"},
+    # the same number in another unit is another quantity
+    {"outcome": "partially_refused", "gross_t": "30", "tare_t": "12", "refused_quantity": "4",
+     "refusal_reason": "杂物"},
+])
+def test_the_refused_part_cannot_change_while_it_is_redirected(cast, redirected, receipt):
+    _load, manifest, child = redirected()
+    with NothingWritten(), pytest.raises(DomainError) as refused:
+        ask(cast, manifest, {"receipt": receipt}, user=RECEIVER)
+    assert refused.value.code == "redirect_exists"
+    assert child.number in refused.value.message and "Cancel" in refused.value.message
+
+
+def test_a_redirected_receipt_may_still_correct_what_it_accepted(cast, redirected):
+    _load, manifest, _child = redirected()
+    revision = ask(cast, manifest, {"receipt": {"outcome": "partially_refused", "volume_m3": "12",
+                                                "refused_quantity": "4", "refusal_reason": "杂物"}}, user=RECEIVER)
+    approve(cast, revision, EMITTER)
+    assert approve(cast, revision, CARRIER).status == RevisionStatus.APPROVED
+    assert fresh(manifest).accepted_m3 == Decimal("8.00")
+
+
+def test_once_the_redirect_is_cancelled_the_refused_part_may_change(cast, redirected):
+    _load, manifest, child = redirected()
+    services.manifest_cancel(actor=cast.actor(EMITTER), manifest=child, reason="改派")
+    revision = ask(cast, manifest, {"receipt": {"outcome": "partially_refused", "volume_m3": "10",
+                                                "refused_quantity": "3", "refusal_reason": "杂物"}}, user=RECEIVER)
+    assert revision.status == RevisionStatus.PENDING
+
+
+def test_a_redirect_made_before_the_last_approval_fails_the_revision(cast, make_ready_load, received, now):
+    load = make_ready_load(extra_sites=1)
+    manifest = received(load, outcome="partially_refused", volume_m3="10", refused_quantity="4", reason="杂物")
+    revision = ask(cast, manifest, {"receipt": {"outcome": "partially_refused", "volume_m3": "10",
+                                                "refused_quantity": "3", "refusal_reason": "杂物"}}, user=RECEIVER)
+    approve(cast, revision, EMITTER)
+    child = services.manifest_redirect(actor=cast.actor(EMITTER), manifest=manifest, site=load.sites[1],
+                                       now=now + dt.timedelta(hours=3))  # the state moves on
+
+    revision = approve(cast, revision, CARRIER)
+    assert revision.status == RevisionStatus.FAILED and child.number in revision.failure_reason
+    stored = fresh(manifest)
+    assert (stored.refused_quantity, stored.accepted_m3) == (Decimal("4.00"), Decimal("6.00"))
+    assert used(load.site) == Decimal("6.00")
+    final = AuditEntry.objects.filter(action="manifest.revision_approve").order_by("seq").last()
+    assert final.data["applied"] is False and final.data["code"] == "redirect_exists"
+
+
 def test_an_accepted_load_revised_to_a_refusal_needs_a_new_destination_to_close(cast, make_ready_load, received):
     manifest = received(make_ready_load(), volume_m3="10")
     revision = ask(cast, manifest, {"receipt": {"outcome": "refused", "volume_m3": "10", "refusal_reason": "超标"}},
@@ -442,6 +558,30 @@ def test_a_revision_cannot_overfill_the_site(cast, make_ready_load, received, ma
     with NothingWritten(), pytest.raises(DomainError) as refused:
         ask(cast, manifest, {"receipt": {"outcome": "accepted", "volume_m3": "16"}}, user=RECEIVER)
     assert refused.value.code == "site_full"
+
+
+@pytest.mark.parametrize("capacity,used,added,refused", [
+    (Decimal("15"), Decimal("10"), Decimal("6"), True),  # adds past the capacity
+    (Decimal("15"), Decimal("10"), Decimal("5"), False),  # fills it exactly
+    (Decimal("8"), Decimal("10"), Decimal("-1"), False),  # past capacity already: a lowering is a correction
+    (Decimal("8"), Decimal("10"), Decimal("0.01"), True),  # ... but adding is not
+    (None, Decimal("10"), Decimal("100"), False),  # no capacity declared
+])
+def test_only_a_revision_that_adds_volume_can_overfill_a_site(capacity, used, added, refused):
+    assert revisions.overfills(capacity=capacity, used=used, added_m3=added) is refused
+
+
+def test_a_revision_that_lowers_the_accepted_volume_of_a_full_site_applies(cast, make_ready_load, received):
+    load = make_ready_load()
+    manifest = received(load, volume_m3="10")
+    ReceivingSite.objects.filter(pk=load.site.pk).update(capacity_m3=Decimal("10"))  # full
+    revision = ask(cast, manifest, {"receipt": {"outcome": "accepted", "volume_m3": "9"}}, user=RECEIVER)
+    approve(cast, revision, EMITTER)
+    assert approve(cast, revision, CARRIER).status == RevisionStatus.APPROVED
+    assert used(load.site) == Decimal("9.00")
+    with NothingWritten(), pytest.raises(DomainError) as more:
+        ask(cast, manifest, {"receipt": {"outcome": "accepted", "volume_m3": "10.01"}}, user=RECEIVER)
+    assert more.value.code == "site_full"
 
 
 # --- reading --------------------------------------------------------------------------------
