@@ -96,3 +96,22 @@ def build_cast() -> Cast:
         Membership.objects.create(user=user, organisation=cast.organisations[org_key], role=role)
         cast.users[username] = user
     return cast
+
+
+# Data migrations that load the rulebook a fresh database starts with. A transactional test
+# (browser tests, the demo) empties every table when it ends, migration data included; tests
+# that come after it and need the rulebook load it again with reload_rulebook_defaults().
+RULEBOOK_DATA_MIGRATIONS = (
+    ("wastetrail.core.migrations.0005_jiangmen_defaults", "load_defaults"),
+    ("wastetrail.core.migrations.0007_plan_outflow_tolerance", "load"),
+)
+
+
+def reload_rulebook_defaults() -> None:
+    """Run the rulebook's data migrations again (they converge: update_or_create by code)."""
+    import importlib
+
+    from django.apps import apps
+
+    for module, function in RULEBOOK_DATA_MIGRATIONS:
+        getattr(importlib.import_module(module), function)(apps, None)

@@ -27,7 +27,7 @@ from wastetrail.registry.tests.conftest import (  # noqa: F401
     make_site,
     make_vehicle,
 )
-from wastetrail.testing import CAST_PASSWORD
+from wastetrail.testing import CAST_PASSWORD, reload_rulebook_defaults
 
 CHROMIUM = Path(os.environ.get("WASTETRAIL_CHROMIUM", "/usr/bin/chromium"))
 # The background-networking switches stop Chromium's own calls home, which fail offline and fill
@@ -134,3 +134,9 @@ def solid_png(width: int = 256, height: int = 256, rgb: tuple[int, int, int] = (
 def chinese_interface(settings):
     """Browser tests see the platform as its users do: in Simplified Chinese (the default)."""
     settings.LANGUAGE_CODE = "zh-hans"
+
+
+@pytest.fixture(autouse=True)
+def rulebook(transactional_db):
+    """The rulebook a fresh database has: an earlier transactional test may have emptied it."""
+    reload_rulebook_defaults()
