@@ -368,6 +368,13 @@ def manifest_cancel(*, actor: Actor, manifest: Manifest, reason: str, now: dt.da
         _check_state(locked, "cancel")
         if not text:
             raise ValidationError({"reason": _("Give a reason.")})
+        if locked.parent_id and locked.parent.status == ManifestStatus.CLOSED:
+            # The refusing site closed the first manifest because this one carries its refused
+            # part on; a closed manifest cannot be redirected again, so cancelling this one would
+            # leave that quantity with no destination.
+            raise DomainError(_("This manifest carries the refused part of closed manifest %(number)s on and "
+                                "cannot be cancelled; change its driver or route instead.") % {
+                "number": locked.parent.number}, code="carries_closed_refusal")
         locked.status = ManifestStatus.CANCELLED
         locked.cancelled_at, locked.cancellation_reason = now or timezone.now(), text
         _save(locked, ["status", "cancelled_at", "cancellation_reason"])

@@ -169,3 +169,31 @@ def test_transporter_fields_lock_once_it_has_signed(cast, make_ready_load, issue
     assert services.locked_fields(manifest) >= {"route", "driver", "vehicle", "estimated_m3"}
     assert Manifest.objects.get(pk=manifest.pk).route == "滨江大道—江门大道—龙湾路"
     assert AuditEntry.objects.count() == before
+
+
+def test_the_redirect_of_a_closed_refusal_cannot_be_cancelled(cast, make_ready_load, arrived, now):
+    load = make_ready_load(extra_sites=1)
+    refused = services.manifest_receive(actor=cast.actor("site_operator"), manifest=arrived(load),
+                                        outcome="partially_refused", volume_m3="16", refused_quantity="6",
+                                        reason="混入生活垃圾", now=now)
+    follow_up = services.manifest_redirect(actor=cast.actor("construction_staff"), manifest=refused,
+                                           site=load.sites[1], now=now)
+    staff = cast.actor("construction_staff")
+    services.manifest_close(actor=cast.actor("site_operator"), manifest=refused, now=now)
+    audit_rows = AuditEntry.objects.count()
+    with pytest.raises(DomainError) as refusal:
+        services.manifest_cancel(actor=staff, manifest=follow_up, reason="装车延误", now=now)
+    assert refusal.value.code == "carries_closed_refusal"
+    follow_up.refresh_from_db()
+    assert follow_up.status == ManifestStatus.ISSUED and AuditEntry.objects.count() == audit_rows
+
+
+def test_the_redirect_of_an_open_refusal_may_be_cancelled_and_replaced(cast, make_ready_load, arrived, now):
+    load = make_ready_load(extra_sites=1)
+    refused = services.manifest_receive(actor=cast.actor("site_operator"), manifest=arrived(load),
+                                        outcome="refused", volume_m3="16", reason="含危险废物", now=now)
+    staff = cast.actor("construction_staff")
+    first = services.manifest_redirect(actor=staff, manifest=refused, site=load.sites[1], now=now)
+    services.manifest_cancel(actor=staff, manifest=first, reason="改派", now=now)
+    second = services.manifest_redirect(actor=staff, manifest=refused, site=load.sites[1], now=now)
+    assert second.parent_id == refused.pk and second.estimated_m3 == Decimal("16.00")
