@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
 from ninja import NinjaAPI
+from ninja import errors as ninja_errors
 from ninja.security import HttpBearer, SessionAuth
 
 from wastetrail import __version__
@@ -76,6 +77,19 @@ def on_validation_error(request, exc: ValidationError):
     return api.create_response(
         request, {"detail": "invalid input", "errors": _field_errors(exc)}, status=422
     )
+
+
+@api.exception_handler(ninja_errors.ValidationError)
+def on_schema_error(request, exc: ninja_errors.ValidationError):
+    """A payload that does not fit the schema (a word where a number goes, a missing field) gets
+    the same shape as a rule's ValidationError, keyed by the field's name in the request. The
+    location's first parts say where (body, query, path) and the schema's parameter name."""
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors:
+        location = [str(part) for part in error.get("loc", ())]
+        field = location[-1] if location else "__all__"
+        errors.setdefault(field, []).append(str(error.get("msg", "invalid")))
+    return api.create_response(request, {"detail": "invalid input", "errors": errors}, status=422)
 
 
 @api.exception_handler(PermissionDenied)

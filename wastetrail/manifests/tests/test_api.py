@@ -249,3 +249,18 @@ def test_the_list_costs_the_same_queries_for_one_manifest_or_five(client, cast, 
     assert body["count"] == 5
     assert sum(len(m["signatures"]) for m in body["items"]) == 7
     assert len(five) == len(one)
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"outcome": "accepted", "gross_t": "heavy", "tare_t": 15.4}, "gross_t"),
+    ({"gross_t": 40, "tare_t": 15.4}, "outcome"),
+])
+def test_a_payload_that_does_not_fit_the_schema_gets_the_same_error_shape(client, make_ready_load, token_for,  # noqa: F811
+                                                                          api_arrived, body, field):
+    pk = api_arrived(make_ready_load())["id"]
+    auth = token_for("site_operator")
+    audit_rows = AuditEntry.objects.count()
+    response = send(client, "post", f"{BASE}/{pk}/receive", body, auth)
+    assert response.status_code == 422
+    assert response.json()["detail"] == "invalid input" and list(response.json()["errors"]) == [field]
+    assert Manifest.objects.get(pk=pk).status == ManifestStatus.ARRIVED and AuditEntry.objects.count() == audit_rows
