@@ -187,6 +187,10 @@ class Manifest(models.Model):
             models.Index(fields=["project", "status"]),
             models.Index(fields=["site", "status"]),
             models.Index(fields=["carrier", "status"]),
+            # "Does this truck carry an open manifest?" at every issue: SQLite uses the partial
+            # unique index below only for a literal status list, and Django binds parameters,
+            # so without this it scans the truck's whole history.
+            models.Index(fields=["vehicle", "status"]),
         ]
         constraints = [
             models.UniqueConstraint(fields=["vehicle"], condition=Q(status__in=VEHICLE_BUSY_STATUSES),
