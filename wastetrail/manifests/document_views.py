@@ -17,7 +17,7 @@ from wastetrail.accounts import selectors as account_selectors
 from wastetrail.accounts.models import OrganisationKind
 from wastetrail.accounts.policy import Actor, actor_for
 from wastetrail.core.errors import NotFound
-from wastetrail.manifests import ledgers, selectors
+from wastetrail.manifests import ledgers, policy, selectors
 from wastetrail.manifests.ledgers import LedgerRequest, ScopeKind
 from wastetrail.manifests.models import Manifest, ManifestStatus
 from wastetrail.manifests.pdf import manifest_pdf
@@ -100,13 +100,13 @@ class PeriodForm(forms.Form):
 def _own(actor: Actor, kind: str) -> list:
     """What the user's own organisations may download (their projects, company, sites)."""
     if kind == ScopeKind.PROJECT:
-        units = actor.org_ids_of(OrganisationKind.CONSTRUCTION_UNIT, roles=ledgers.STAFF_ROLES)
+        units = actor.org_ids_of(OrganisationKind.CONSTRUCTION_UNIT, roles=policy.STAFF_ROLES)
         return list(registry_selectors.project_list(actor=actor).filter(construction_unit_id__in=units)
                     .prefetch_related(None).order_by("name", "pk")) if units else []
     if kind == ScopeKind.CARRIER:
         return [o for o in actor.organisations_of(OrganisationKind.TRANSPORT_COMPANY)
                 if actor.is_staff_of(o.pk)]
-    operators = actor.org_ids_of(OrganisationKind.SITE_OPERATOR, roles=ledgers.STAFF_ROLES)
+    operators = actor.org_ids_of(OrganisationKind.SITE_OPERATOR, roles=policy.STAFF_ROLES)
     return list(registry_selectors.site_list(actor=actor).filter(operator_id__in=operators)
                 .prefetch_related(None).order_by("name", "pk")) if operators else []
 

@@ -30,17 +30,17 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from wastetrail.accounts import selectors as account_selectors
-from wastetrail.accounts.models import OrganisationKind, Role
+from wastetrail.accounts.models import OrganisationKind
 from wastetrail.accounts.policy import Actor
 from wastetrail.core.errors import NotFound
 from wastetrail.manifests import selectors
 from wastetrail.manifests.models import Manifest, ManifestStatus, QuantityUnit
+from wastetrail.manifests.policy import can_download_ledger
 from wastetrail.registry import selectors as registry_selectors
 from wastetrail.registry.models import Vehicle
 
 CHUNK_SIZE = 500
 FORMATS = ("xlsx", "csv")
-STAFF_ROLES = (Role.ADMIN, Role.STAFF)
 
 
 # --- what a ledger covers -------------------------------------------------------------------
@@ -91,16 +91,12 @@ def _ascii_slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-.")
 
 
-def _entitled(actor: Actor, organisation_id: int) -> bool:
-    return actor.is_regulator or actor.is_staff_of(organisation_id)
-
-
 def ledger_scope(*, actor: Actor, kind: str, pk: Any) -> LedgerScope:
     """The ledger's subject as the actor may see it: NotFound if invisible, PermissionDenied if
     visible but not the actor's to download."""
     if kind == ScopeKind.PROJECT:
         project = registry_selectors.project_get(actor=actor, pk=pk)
-        if not _entitled(actor, project.construction_unit_id):
+        if not can_download_ledger(actor, project.construction_unit_id):
             raise PermissionDenied(_("Only the construction unit and regulators may download this ledger."))
         code = _ascii_slug(project.code)
         return LedgerScope(kind, project.pk, f"{project.name} ({project.code})", code or str(project.pk))
@@ -108,12 +104,12 @@ def ledger_scope(*, actor: Actor, kind: str, pk: Any) -> LedgerScope:
         organisation = account_selectors.organisation_get(actor=actor, pk=pk)
         if organisation.kind != OrganisationKind.TRANSPORT_COMPANY:
             raise NotFound
-        if not _entitled(actor, organisation.pk):
+        if not can_download_ledger(actor, organisation.pk):
             raise PermissionDenied(_("Only the transport company's staff and regulators may download this ledger."))
         return LedgerScope(kind, organisation.pk, organisation.name, str(organisation.pk))
     if kind == ScopeKind.SITE:
         site = registry_selectors.site_get(actor=actor, pk=pk)
-        if not _entitled(actor, site.operator_id):
+        if not can_download_ledger(actor, site.operator_id):
             raise PermissionDenied(_("Only the site operator's staff and regulators may download this ledger."))
         return LedgerScope(kind, site.pk, site.name, str(site.pk))
     raise NotFound

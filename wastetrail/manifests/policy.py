@@ -28,20 +28,49 @@ def staff_org_ids(actor: Actor) -> frozenset[int]:
     return frozenset(m.organisation_id for m in actor.memberships if m.role in STAFF_ROLES)
 
 
+def regulator_scope(actor: Actor, *district_paths: str) -> Q | None:
+    """What a regulator sees of rows located by ``district_paths``: None for a city-wide
+    regulator (everything), the rows in its districts for a district bureau, nothing otherwise."""
+    nothing = Q(pk__in=[])
+    if not actor.is_regulator:
+        return nothing
+    districts = actor.regulator_districts
+    if districts is None:
+        return None
+    for district_path in district_paths:
+        nothing |= Q(**{f"{district_path}__in": districts})
+    return nothing
+
+
 def manifest_visibility(actor: Actor) -> Q | None:
     """None: no restriction."""
-    conditions = Q(pk__in=[])
-    if actor.is_regulator:
-        districts = actor.regulator_districts
-        if districts is None:
-            return None
-        conditions |= Q(project__district__in=districts) | Q(site__district__in=districts)
+    conditions = regulator_scope(actor, "project__district", "site__district")
+    if conditions is None:
+        return None
     orgs = staff_org_ids(actor)
     if orgs:
         conditions |= Q(emitter_id__in=orgs) | Q(carrier_id__in=orgs) | Q(receiver_id__in=orgs)
     if actor.user.is_authenticated:
         conditions |= Q(driver__user_id=actor.user.pk)
     return conditions
+
+
+def site_records_visibility(actor: Actor) -> Q | None:
+    """Receiving sites whose intake (reconciliation, ledgers) the actor sees; None: all. Site
+    records are public, but what came in from whom is not: regulators (a district bureau: sites
+    in its districts) and the operator's administrators and staff."""
+    conditions = regulator_scope(actor, "district")
+    if conditions is None:
+        return None
+    operators = staff_org_ids(actor)
+    if operators:
+        conditions |= Q(operator_id__in=operators)
+    return conditions
+
+
+def can_download_ledger(actor: Actor, organisation_id: int) -> bool:
+    """A ledger is its organisation's record and the regulator's."""
+    return actor.is_regulator or actor.is_staff_of(organisation_id)
 
 
 def can_issue_for(actor: Actor, construction_unit_id: int) -> bool:

@@ -38,7 +38,7 @@ from wastetrail.core.rulebook.models import WasteCategory
 from wastetrail.core.rulebook.quantities import m3_from_tonnes, tonnes_from_m3
 from wastetrail.core.rulebook.selectors import PLAN_OUTFLOW_TOLERANCE_PERCENT, parameter_value
 from wastetrail.manifests.models import VEHICLE_BUSY_STATUSES, Manifest, ManifestStatus, QuantityUnit
-from wastetrail.manifests.policy import staff_org_ids
+from wastetrail.manifests.policy import site_records_visibility
 from wastetrail.plans.models import HandlingPlan, PlanQuantity, PlanStatus
 from wastetrail.registry.models import Project, ReceivingSite
 from wastetrail.registry.policy import project_visibility
@@ -290,24 +290,8 @@ class SiteReconciliation:
         return _totals(self.rows)
 
 
-def site_visibility(actor: Actor) -> Q | None:
-    """Sites whose reconciliation the actor sees (None: all). Site records are public, but what
-    came in from whom is not: regulators (a district bureau: sites in its districts) and the
-    operator's administrators and staff."""
-    conditions = Q(pk__in=[])
-    if actor.is_regulator:
-        districts = actor.regulator_districts
-        if districts is None:
-            return None
-        conditions |= Q(district__in=districts)
-    operators = staff_org_ids(actor)
-    if operators:
-        conditions |= Q(operator_id__in=operators)
-    return conditions
-
-
 def _visible_sites(actor: Actor) -> QuerySet[ReceivingSite]:
-    visibility = site_visibility(actor)
+    visibility = site_records_visibility(actor)
     qs = ReceivingSite.objects.all() if visibility is None else ReceivingSite.objects.filter(visibility)
     return qs.select_related("operator")
 
