@@ -311,12 +311,14 @@ def manifest_cancel(request, pk: int, payload: ReasonIn):
 
 
 @router.post("/{pk}/depart", response=ManifestOut)
-def manifest_depart(request, pk: int, payload: PositionIn):
-    """The carrier's staff or the assigned driver signs the departure (send ``{}`` without a position)."""
+def manifest_depart(request, pk: int, payload: PositionIn | None = None):
+    """The carrier's staff or the assigned driver signs the departure; the body (the signatory's
+    position) is optional."""
     actor = request_actor(request)
     manifest = _get(actor, pk)
-    return _as_seen(actor, services.manifest_depart(actor=actor, manifest=manifest, lon=payload.lon,
-                                                    lat=payload.lat))
+    position = payload or PositionIn()
+    return _as_seen(actor, services.manifest_depart(actor=actor, manifest=manifest, lon=position.lon,
+                                                    lat=position.lat))
 
 
 @router.post("/{pk}/arrive", response=ManifestOut)

@@ -136,11 +136,12 @@ def manifest_revision_request(request, pk: int, payload: RevisionIn):
 
 
 @router.post("/manifests/{pk}/revisions/{rid}/approve", response=RevisionOut)
-def manifest_revision_approve(request, pk: int, rid: int, payload: CommentIn):
-    """The last approval applies the change (or ends the request ``failed`` with the reason)."""
+def manifest_revision_approve(request, pk: int, rid: int, payload: CommentIn | None = None):
+    """The last approval applies the change (or ends the request ``failed`` with the reason).
+    The body (a comment) is optional."""
     actor = request_actor(request)
     revision = revisions.manifest_revision_approve(actor=actor, revision=_revision(actor, pk, rid),
-                                                   comment=payload.comment)
+                                                   comment=(payload or CommentIn()).comment)
     return _as_seen(actor, revision)
 
 

@@ -165,7 +165,7 @@ EXAMPLE_FILES = sorted(EXAMPLES.glob("*.md"))
 
 def test_every_example_file_is_run():
     names = {path.name for path in EXAMPLE_FILES}
-    assert {"manifest-lifecycle.md", "manifest-refusals.md"} <= names
+    assert {"manifest-lifecycle.md", "manifest-refusals.md", "manifest-revision.md"} <= names
     # README.md explains the format; it shows a step too, but not one to run.
     assert all(parse(path.read_text(encoding="utf-8")) for path in EXAMPLE_FILES if path.name != "README.md")
 
