@@ -35,7 +35,7 @@ from django.db.models.functions import Coalesce
 from wastetrail.accounts.policy import Actor
 from wastetrail.core.errors import NotFound
 from wastetrail.core.rulebook.models import WasteCategory
-from wastetrail.core.rulebook.quantities import m3_from_tonnes, tonnes_from_m3
+from wastetrail.core.rulebook.quantities import CENT, m3_from_tonnes, tonnes_from_m3
 from wastetrail.core.rulebook.selectors import PLAN_OUTFLOW_TOLERANCE_PERCENT, parameter_value
 from wastetrail.manifests.models import VEHICLE_BUSY_STATUSES, Manifest, ManifestStatus, QuantityUnit
 from wastetrail.manifests.policy import site_records_visibility
@@ -125,8 +125,14 @@ class CategoryFigures:
         return (self.outflow_m3 * HUNDRED / self.planned_m3).quantize(Decimal("0.1"))
 
 
+def _cents(row: dict[str, Any]) -> dict[str, Any]:
+    """Sums to the cent: SQLite's SUM of decimals comes back as a float-like Decimal."""
+    return {key: value.quantize(CENT) if isinstance(value, Decimal) else value for key, value in row.items()}
+
+
 def _figures_from(category: WasteCategory, row: dict[str, Any]) -> CategoryFigures:
     density = category.density_t_per_m3
+    row = _cents(row)
     return CategoryFigures(
         category=category,
         issued_count=row["issued_count"], issued_m3=row["issued_m3"], issued_t=row["issued_t"],
@@ -149,8 +155,10 @@ def _flag(figures: CategoryFigures, tolerance_percent: Decimal) -> None:
         figures.limit_m3 = None
         figures.flag = UNPLANNED if figures.outflow_m3 > 0 else ""
         return
-    figures.limit_m3 = figures.planned_m3 * (1 + tolerance_percent / HUNDRED)
-    figures.flag = OVER_PLAN if figures.outflow_m3 > figures.limit_m3 else ""
+    limit = figures.planned_m3 * (1 + tolerance_percent / HUNDRED)
+    # Compared exactly; shown to the cent.
+    figures.limit_m3 = limit.quantize(CENT)
+    figures.flag = OVER_PLAN if figures.outflow_m3 > limit else ""
 
 
 def _totals(rows: list[CategoryFigures]) -> dict[str, Any]:

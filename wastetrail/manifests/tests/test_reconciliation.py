@@ -345,3 +345,12 @@ def test_the_pages_render_for_a_party(cast, client, make_ready_load, deliver):
     assert 'data-testid="project-ok"' in page and "10.00%" in page
     assert client.get(reverse("reconciliation")).status_code == 200
     assert Manifest.objects.filter(project=load.project, status=ManifestStatus.ACCEPTED).count() == 1
+
+
+def test_every_figure_is_to_the_cent(cast, make_ready_load, deliver):
+    load = make_ready_load()
+    deliver(load, gross_t=D("40.03"), tare_t=D("30"))
+    deliver(load, gross_t=D("40.03"), tare_t=D("30"))
+    row = soil(reconciliation.project_reconciliation(actor=cast.actor("reg_officer"), pk=load.project.pk))
+    amounts = {name: value for name, value in vars(row).items() if isinstance(value, D)}
+    assert amounts and not {name: value for name, value in amounts.items() if value.as_tuple().exponent != -2}
