@@ -10,11 +10,14 @@ transaction. ``now`` parameters exist for jobs and tests; doors never pass them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,13 +41,14 @@ from wastetrail.manifests.models import (
 )
 from wastetrail.manifests.rules import CENT, Receipt, decimal_field, receipt_from, to_m3, to_t
 from wastetrail.permits.models import ApprovalKind
-from wastetrail.permits.selectors import valid_approval
+from wastetrail.permits.selectors import valid_approval_ids
 from wastetrail.plans.selectors import filed_plan_for, plan_streams_allowing
 from wastetrail.registry.models import (
     Driver,
     Project,
     ReceivingSite,
     SiteStatus,
+    Terminal,
     Vehicle,
     VehicleStatus,
 )
@@ -122,10 +126,15 @@ def locked_fields(manifest: Manifest) -> set[str]:
 
 # --- issuing --------------------------------------------------------------------------------
 def _next_number(day: dt.date) -> str:
-    counter, _created = ManifestNumberCounter.objects.select_for_update().get_or_create(day=day)
-    counter.last += 1
-    counter.save(update_fields=["last"])
-    return manifest_number(day, counter.last)
+    # One statement takes the day's next serial and holds the counter's row until commit, also
+    # for the day's first number (two first issues at once: one inserts, the other increments).
+    table = connection.ops.quote_name(ManifestNumberCounter._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} (day, last) VALUES (%s, 1) ON CONFLICT (day) "
+                       f"DO UPDATE SET last = {table}.last + 1 RETURNING last",
+                       [connection.ops.adapt_datefield_value(day)])
+        (serial,) = cursor.fetchone()
+    return manifest_number(day, serial)
 
 
 def _estimates(estimated_m3: Any, estimated_t: Any, category: WasteCategory) -> tuple[Decimal, Decimal]:
@@ -155,24 +164,55 @@ def _check_input(project, category, vehicle, driver, site) -> None:
         raise ValidationError(errors)
 
 
-def _issuing_checks(*, project: Project, category: WasteCategory, vehicle: Vehicle, driver: Driver,
-                    site: ReceivingSite, estimated_m3: Decimal, departure: dt.datetime,
-                    exclude_parent: Manifest | None = None) -> dict[str, Any]:
+def _vehicle_for_issue(vehicle_id: int, driver_id: int, exclude_parent: Manifest | None) -> Vehicle:
+    """The vehicle, locked (this serialises two issues for one truck), with what the checks ask
+    of it in the same query: whether a terminal is bound to it, the number of the open manifest
+    it carries (if any; the index on (vehicle, status) answers it) and whether the driver is an
+    active driver of its company."""
+    busy = Manifest.objects.filter(vehicle_id=OuterRef("pk"), status__in=VEHICLE_BUSY_STATUSES)
+    if exclude_parent is not None:
+        busy = busy.exclude(pk=exclude_parent.pk)
+    return (Vehicle.objects.select_for_update()
+            .only("plate", "company_id", "status", "sealed_body_certified")
+            .annotate(has_terminal=Exists(Terminal.objects.filter(vehicle_id=OuterRef("pk"))),
+                      open_number=Subquery(busy.order_by().values("number")[:1]),
+                      driver_of_carrier=Exists(Driver.objects.filter(pk=driver_id, company_id=OuterRef("company_id"),
+                                                                     is_active=True)))
+            .get(pk=vehicle_id))
+
+
+def _site_for_issue(site_id: int, category: WasteCategory) -> ReceivingSite:
+    """What the checks ask of the site, and whether it accepts the category, in one query."""
+    accepts = ReceivingSite.accepted_categories.through.objects.filter(receivingsite_id=OuterRef("pk"),
+                                                                       wastecategory_id=category.pk)
+    return (ReceivingSite.objects.only("name", "status", "operator_id", "capacity_m3", "used_capacity_m3")
+            .annotate(accepts_category=Exists(accepts)).get(pk=site_id))
+
+
+def _issuing_checks(*, project_id: int, construction_unit_id: int, category: WasteCategory, vehicle: Vehicle,
+                    site: ReceivingSite, estimated_m3: Decimal, departure: dt.datetime) -> dict[str, Any]:
     """Everything the rulebook asks before a load may leave; the first failure is raised as a
-    DomainError with a code naming it. Returns the plan (its id) and approvals in force."""
+    DomainError with a code naming it. ``vehicle`` and ``site`` come from _vehicle_for_issue and
+    _site_for_issue. Returns the plan (its id), route and approvals (their ids) in force."""
     local = timezone.localtime(departure)
     on, at = local.date(), local.time()
     carrier_id = vehicle.company_id
 
-    streams = plan_streams_allowing(project, category, on=on, at=at, site=site, carrier=carrier_id)
+    streams = plan_streams_allowing(project_id, category, on=on, at=at, site=site.pk, carrier=carrier_id)
     # A stream that allows the load is the filed plan's (one filed plan per project, a constraint),
     # so the whole plan is read only when none does, to tell "no filed plan" from "outside it".
-    if not streams and filed_plan_for(project) is None:
+    if not streams and filed_plan_for(project_id) is None:
         raise DomainError(_("The project has no filed handling plan: file one before issuing manifests."),
                           code="no_filed_plan")
-    emission = valid_approval(ApprovalKind.EMISSION, project.construction_unit_id, on, category=category,
-                              project=project, site=site)
-    if emission is None:
+    # The three approvals in one query; each is reported in its turn below.
+    approvals = valid_approval_ids(on, {
+        ApprovalKind.EMISSION: {"holder": construction_unit_id, "category": category, "project": project_id,
+                                "site": site.pk},
+        ApprovalKind.TRANSPORT: {"holder": carrier_id, "category": category, "vehicle": vehicle.pk,
+                                 "site": site.pk},
+        ApprovalKind.DISPOSAL: {"holder": site.operator_id, "category": category, "site": site.pk},
+    })
+    if approvals[ApprovalKind.EMISSION] is None:
         raise DomainError(_("No valid emission approval covers %(category)s from this project to this "
                             "site on %(date)s.") % {"category": category, "date": on.isoformat()},
                           code="no_emission_approval")
@@ -182,24 +222,21 @@ def _issuing_checks(*, project: Project, category: WasteCategory, vehicle: Vehic
     if not vehicle.sealed_body_certified:
         raise DomainError(_("Vehicle %(plate)s is not certified as sealed (GD air pollution regulation, "
                             "Art. 56).") % {"plate": vehicle.plate}, code="vehicle_not_sealed")
-    if vehicle._bound_terminal() is None:
+    if not vehicle.has_terminal:
         raise DomainError(_("Vehicle %(plate)s has no registered positioning terminal (GD air pollution "
                             "regulation, Art. 56).") % {"plate": vehicle.plate}, code="no_terminal")
-    if driver.company_id != carrier_id or not driver.is_active:
+    if not vehicle.driver_of_carrier:
         raise DomainError(_("The driver is not an active driver of the vehicle's transport company."),
                           code="driver_not_of_carrier")
-    transport = valid_approval(ApprovalKind.TRANSPORT, carrier_id, on, category=category, vehicle=vehicle,
-                               site=site)
-    if transport is None:
+    if approvals[ApprovalKind.TRANSPORT] is None:
         raise DomainError(_("The transport company has no valid transport approval covering vehicle "
                             "%(plate)s for %(category)s on %(date)s.") % {
             "plate": vehicle.plate, "category": category, "date": on.isoformat()},
             code="no_transport_approval")
-    disposal = valid_approval(ApprovalKind.DISPOSAL, site.operator_id, on, category=category, site=site)
-    if disposal is None:
+    if approvals[ApprovalKind.DISPOSAL] is None:
         raise DomainError(_("%(site)s has no valid disposal approval for %(category)s on %(date)s.") % {
             "site": site.name, "category": category, "date": on.isoformat()}, code="no_disposal_approval")
-    if not site.accepted_categories.filter(pk=category.pk).exists():
+    if not site.accepts_category:
         raise DomainError(_("%(site)s does not accept %(category)s.") % {"site": site.name, "category": category},
                           code="site_refuses_category")
     if site.status != SiteStatus.OPEN:
@@ -213,15 +250,35 @@ def _issuing_checks(*, project: Project, category: WasteCategory, vehicle: Vehic
                             "%(when)s.") % {"category": category, "site": site.name,
                                             "when": local.strftime("%Y-%m-%d %H:%M")},
                           code="outside_plan")
-    busy = Manifest.objects.filter(vehicle=vehicle, status__in=VEHICLE_BUSY_STATUSES)
-    if exclude_parent is not None:
-        busy = busy.exclude(pk=exclude_parent.pk)
-    open_number = busy.values_list("number", flat=True).first()
-    if open_number:
-        raise DomainError(_("Vehicle %(plate)s already carries open manifest %(number)s.") % {
-            "plate": vehicle.plate, "number": open_number}, code="vehicle_busy")
-    return {"plan_id": streams[0].plan_id, "emission": emission, "transport": transport, "disposal": disposal,
+    if vehicle.open_number:
+        raise _vehicle_busy(vehicle.plate, vehicle.open_number)
+    return {"plan_id": streams[0].plan_id, "emission": approvals[ApprovalKind.EMISSION],
+            "transport": approvals[ApprovalKind.TRANSPORT], "disposal": approvals[ApprovalKind.DISPOSAL],
             "route": streams[0].route}
+
+
+def _vehicle_busy(plate: str, number: str) -> DomainError:
+    return DomainError(_("Vehicle %(plate)s already carries open manifest %(number)s.") % {
+        "plate": plate, "number": number}, code="vehicle_busy")
+
+
+@contextmanager
+def _busy_vehicle_refused(vehicle_id: int, exclude_parent_id: int | None = None) -> Iterator[None]:
+    """Around an issuing transaction: the partial unique index is the last word on "one open
+    manifest per vehicle" (two issues for one truck that both passed the check, because the
+    second one's check read the database before the first committed); its IntegrityError is
+    reported as the check reports it. Translated here, after the transaction is rolled back, so
+    the insert needs no savepoint of its own."""
+    try:
+        yield
+    except IntegrityError:
+        busy = Manifest.objects.filter(vehicle_id=vehicle_id, status__in=VEHICLE_BUSY_STATUSES)
+        if exclude_parent_id is not None:
+            busy = busy.exclude(pk=exclude_parent_id)
+        found = busy.values_list("vehicle__plate", "number").first()
+        if found:
+            raise _vehicle_busy(*found) from None
+        raise
 
 
 def _issue(
@@ -254,38 +311,33 @@ def _issue(
         raise ValidationError({"disposal_method": _("Choose a disposal method.")})
     m3, t = _estimates(estimated_m3, estimated_t, category)
     position = _position(lon, lat)
-    # Locking the vehicle serialises two issues for one truck; the partial unique index is the
-    # last word if anything slips past (another writer that does not lock).
-    vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
-    site = ReceivingSite.objects.get(pk=site.pk)
-    driver = Driver.objects.get(pk=driver.pk)
-    project = Project.objects.select_related("construction_unit").get(pk=project.pk)
-    found = _issuing_checks(project=project, category=category, vehicle=vehicle, driver=driver, site=site,
-                            estimated_m3=m3, departure=departure, exclude_parent=parent)
-    try:
-        with transaction.atomic():
-            manifest = Manifest.objects.create(
-                number=_next_number(timezone.localdate(now)), status=ManifestStatus.ISSUED, parent=parent,
-                plan_id=found["plan_id"], emitter_id=project.construction_unit_id, project=project,
-                emitter_address=project.address or project.construction_unit.address, category=category,
-                estimated_m3=m3, estimated_t=t, carrier_id=vehicle.company_id, vehicle=vehicle, driver=driver,
-                route=(route or "").strip() or found["route"], planned_departure_at=departure,
-                expected_arrival_at=arrival, receiver_id=site.operator_id, site=site, disposal_method=method,
-                emission_approval=found["emission"], transport_approval=found["transport"],
-                disposal_approval=found["disposal"], issued_at=now, issued_by=actor.user,
-            )
-    except IntegrityError:
-        if Manifest.objects.filter(vehicle=vehicle, status__in=VEHICLE_BUSY_STATUSES).exists():
-            raise DomainError(_("Vehicle %(plate)s already carries an open manifest.") % {
-                "plate": vehicle.plate}, code="vehicle_busy") from None
-        raise
-    signature = _sign(manifest, SignatureStep.EMITTER, actor, project.construction_unit_id, now, position)
-    audit_record(actor=actor.user, action=action, target=manifest, organisation=project.construction_unit_id,
+    # Fresh facts for the checks, read narrowly (the manifest keeps the caller's objects, which
+    # name the same rows); the vehicle's row is locked first.
+    locked_vehicle = _vehicle_for_issue(vehicle.pk, driver.pk, parent)
+    fresh_site = _site_for_issue(site.pk, category)
+    construction_unit_id, project_address, unit_address = Project.objects.filter(pk=project.pk).values_list(
+        "construction_unit_id", "address", "construction_unit__address").get()
+    found = _issuing_checks(project_id=project.pk, construction_unit_id=construction_unit_id, category=category,
+                            vehicle=locked_vehicle, site=fresh_site, estimated_m3=m3, departure=departure)
+    # A second open manifest for the vehicle that slipped past the check fails on the partial
+    # unique index: the caller's _busy_vehicle_refused reports it after the rollback.
+    manifest = Manifest.objects.create(
+        number=_next_number(timezone.localdate(now)), status=ManifestStatus.ISSUED, parent=parent,
+        plan_id=found["plan_id"], emitter_id=construction_unit_id, project=project,
+        emitter_address=project_address or unit_address, category=category,
+        estimated_m3=m3, estimated_t=t, carrier_id=locked_vehicle.company_id, vehicle=vehicle, driver=driver,
+        route=(route or "").strip() or found["route"], planned_departure_at=departure,
+        expected_arrival_at=arrival, receiver_id=fresh_site.operator_id, site=site, disposal_method=method,
+        emission_approval_id=found["emission"], transport_approval_id=found["transport"],
+        disposal_approval_id=found["disposal"], issued_at=now, issued_by=actor.user,
+    )
+    signature = _sign(manifest, SignatureStep.EMITTER, actor, construction_unit_id, now, position)
+    audit_record(actor=actor.user, action=action, target=manifest, organisation=construction_unit_id,
                  data={"number": manifest.number, "status": manifest.status, "parent": manifest.parent_id,
                        "project": project.pk, "category": category.code, "estimated_m3": m3, "estimated_t": t,
-                       "vehicle": vehicle.plate, "driver": driver.pk, "site": site.pk,
-                       "plan": found["plan_id"], "approvals": [found["emission"].pk, found["transport"].pk,
-                                                               found["disposal"].pk],
+                       "vehicle": locked_vehicle.plate, "driver": driver.pk, "site": site.pk,
+                       "plan": found["plan_id"], "approvals": [found["emission"], found["transport"],
+                                                               found["disposal"]],
                        "planned_departure_at": departure, "expected_arrival_at": arrival,
                        "signature": _signature_data(signature)})
     return manifest
@@ -318,7 +370,7 @@ def manifest_issue(
     vehicle carries no other open manifest (also a partial unique index)."""
     _check_input(project, category, vehicle, driver, site)
     actor.require(policy.can_issue_for(actor, project.construction_unit_id))
-    with transaction.atomic():
+    with _busy_vehicle_refused(vehicle.pk), transaction.atomic():
         return _issue(actor=actor, project=project, category=category, vehicle=vehicle, driver=driver, site=site,
                       estimated_m3=estimated_m3, estimated_t=estimated_t, disposal_method=disposal_method,
                       route=route, planned_departure_at=planned_departure_at,
@@ -496,7 +548,7 @@ def manifest_redirect(
     the refused one) for the refused quantity, same truck and driver, through every issuing check."""
     if site is None:
         raise ValidationError({"site": _("This field is required.")})
-    with transaction.atomic():
+    with _busy_vehicle_refused(manifest.vehicle_id, exclude_parent_id=manifest.pk), transaction.atomic():
         locked = _lock(manifest)
         actor.require(policy.can_issue_for(actor, locked.emitter_id))
         _check_state(locked, "redirect")

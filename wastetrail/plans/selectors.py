@@ -79,12 +79,15 @@ def plan_streams_allowing(
     carrier: Organisation | int | None = None,
 ) -> list[PlanStream]:
     """The filed plan's streams under which this category may leave the project on this date
-    (and at this time, at this site, with this carrier, where given). Empty: not allowed."""
+    (and at this time, at this site, with this carrier, where given). Empty: not allowed.
+
+    Each stream carries only its plan, route and window (issuing a manifest asks this for every
+    load); its other fields load when read."""
     project_id = getattr(project, "pk", project)
     streams = PlanStream.objects.filter(
         plan__project_id=project_id, plan__status=PlanStatus.FILED,
         category_id=getattr(category, "pk", category), valid_from__lte=on, valid_to__gte=on,
-    ).select_related("category", "carrier", "site")
+    ).only("plan", "route", "daily_start", "daily_end", "valid_from", "valid_to")
     if site is not None:
         streams = streams.filter(site_id=getattr(site, "pk", site))
     if carrier is not None:
