@@ -142,7 +142,7 @@ class ResourcePages(ABC):
         # A ModelForm writes its values onto its instance while validating; give it a copy of its
         # own so the service compares the submitted values with the row as stored.
         form_instance = self.get(actor, obj.pk) if obj is not None else None
-        form = self.form_class(request.POST or None, instance=form_instance, **kwargs)
+        form = self.form_class(request.POST or None, request.FILES or None, instance=form_instance, **kwargs)
         if request.method == "POST" and form.is_valid():
             try:
                 if obj is None:

@@ -32,6 +32,24 @@ class ApprovalFilterForm(forms.Form):
                                choices=[("", _("All statuses"))] + list(ApprovalStatus.choices))
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one input (Django's documented pattern); each is checked by the service."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ",".join(ATTACHMENT_EXTENSIONS)}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)] if data else []
+
+
 class ApprovalApplyForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=ApprovalKind.choices)
     holder = forms.ModelChoiceField(label=_("Holder"), queryset=Organisation.objects.none())
@@ -40,6 +58,8 @@ class ApprovalApplyForm(forms.Form):
     site = forms.ModelChoiceField(label=_("Receiving site"), queryset=ReceivingSite.objects.none(),
                                   required=False, help_text=_("For a disposal approval."))
     note = forms.CharField(label=_("Application note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    attachments = MultipleFileField(label=_("Documents"), required=False,
+                                    help_text=_("PDF, JPG or PNG, at most 10 MB each; more can be added later."))
 
     def __init__(self, *args: Any, actor: Actor, instance: Approval | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

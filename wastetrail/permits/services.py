@@ -124,7 +124,12 @@ def approval_apply(
             site=site, note=(note or "").strip(), applied_at=now, applied_by=actor.user,
             review_due=due.date, review_due_official=due.official,
         )
-        stored = [_store_attachment(approval, upload, "", actor) for upload in attachments]
+        stored = []
+        for upload in attachments:
+            try:
+                stored.append(_store_attachment(approval, upload, "", actor))
+            except ValidationError as exc:  # named after the field that carries them here
+                raise ValidationError({"attachments": exc.messages}) from None
         audit_record(
             actor=actor.user, action="approval.apply", target=approval, organisation=holder,
             data={"number": approval.number, "kind": kind, "project": approval.project_id,

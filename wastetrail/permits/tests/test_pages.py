@@ -34,6 +34,26 @@ def test_a_holder_applies_on_the_page_and_sees_it_listed(login, cast):
     assert approval.number in client.get(reverse("approvals-list")).content.decode()
 
 
+def test_documents_go_with_the_application(login, cast):
+    client = login("transport_admin")
+    assert 'enctype="multipart/form-data"' in client.get(reverse("approvals-create")).content.decode()
+    licence = SimpleUploadedFile("道路运输经营许可证.pdf", b"%PDF-1.4 test", content_type="application/pdf")
+    photo = SimpleUploadedFile("车辆照片.png", b"\x89PNG\r\n\x1a\n", content_type="image/png")
+    client.post(reverse("approvals-create"), {"kind": "transport", "holder": cast.org("transport").pk,
+                                              "attachments": [licence, photo]})
+    approval = Approval.objects.get()
+    assert sorted(approval.attachments.values_list("name", flat=True)) == ["车辆照片.png", "道路运输经营许可证.pdf"]
+
+
+def test_a_wrong_document_refuses_the_whole_application(login, cast):
+    client = login("transport_admin")
+    virus = SimpleUploadedFile("virus.exe", b"MZ", content_type="application/octet-stream")
+    response = client.post(reverse("approvals-create"), {"kind": "transport", "holder": cast.org("transport").pk,
+                                                         "attachments": [virus]})
+    assert response.status_code == 400 and 'data-testid="error-attachments"' in response.content.decode()
+    assert not Approval.objects.exists()
+
+
 def test_an_application_without_its_project_shows_on_the_project_field(login, cast):
     response = login("construction_admin").post(reverse("approvals-create"), {
         "kind": "emission", "holder": cast.org("construction").pk})
