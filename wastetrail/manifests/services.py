@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, F, OuterRef, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -76,8 +76,14 @@ def _refusal(step: str) -> str:
     }[step]
 
 
-def _lock(manifest: Manifest) -> Manifest:
-    return Manifest.objects.select_for_update().select_related("driver").get(pk=manifest.pk)
+def _lock(manifest: Manifest, related: tuple[str, ...] = ("driver",)) -> Manifest:
+    """The manifest's row, locked until the transaction ends, with the ``related`` rows the step
+    reads (the driver for the departure's permission, by default; the category's density at
+    receipt)."""
+    locked = Manifest.objects.select_for_update()
+    if related:
+        locked = locked.select_related(*related)
+    return locked.get(pk=manifest.pk)
 
 
 def _check_state(locked: Manifest, step: str) -> None:
@@ -455,7 +461,7 @@ def manifest_depart(*, actor: Actor, manifest: Manifest, lon: Any = None, lat: A
 def manifest_arrive(*, actor: Actor, manifest: Manifest, now: dt.datetime | None = None) -> Manifest:
     """The receiving site records the truck at its gate."""
     with transaction.atomic():
-        locked = _lock(manifest)
+        locked = _lock(manifest, related=())
         actor.require(policy.can_receive(actor, locked))
         _check_state(locked, "arrive")
         locked.status, locked.arrived_at = ManifestStatus.ARRIVED, now or timezone.now()
@@ -483,7 +489,7 @@ def manifest_receive(
     it (rules in manifests.rules), and signs. An accepted quantity fills the site's capacity."""
     position = _position(lon, lat)
     with transaction.atomic():
-        locked = _lock(manifest)
+        locked = _lock(manifest, related=("category",))
         actor.require(policy.can_receive(actor, locked))
         _check_state(locked, "receive")
         receipt: Receipt = receipt_from(outcome=outcome, gross_t=gross_t, tare_t=tare_t, volume_m3=volume_m3,
@@ -500,9 +506,10 @@ def manifest_receive(
                        "received_quantity", "accepted_quantity", "refused_quantity", "refusal_reason",
                        "accepted_m3"])
         if accepted_m3 > 0:
-            site = ReceivingSite.objects.select_for_update().get(pk=locked.site_id)
-            site.used_capacity_m3 = (site.used_capacity_m3 or Decimal("0")) + accepted_m3
-            site.save(update_fields=["used_capacity_m3", "updated_at"])
+            # One UPDATE adds to the used capacity under the row's lock (two receipts at once
+            # both count); the check constraint site_used_within_capacity still caps it.
+            ReceivingSite.objects.filter(pk=locked.site_id).update(
+                used_capacity_m3=F("used_capacity_m3") + accepted_m3, updated_at=timezone.now())
         signature = _sign(locked, SignatureStep.RECEIVER, actor, locked.receiver_id, now, position)
         audit_record(actor=actor.user, action="manifest.receive", target=locked, organisation=locked.receiver_id,
                      data={"status": locked.status, "unit": receipt.unit, "gross_t": receipt.gross_t,
@@ -517,7 +524,7 @@ def manifest_close(*, actor: Actor, manifest: Manifest, now: dt.datetime | None 
     """The receiving site closes a received manifest. A refused or partially refused one needs
     its refused quantity sent on first (a live redirect manifest)."""
     with transaction.atomic():
-        locked = _lock(manifest)
+        locked = _lock(manifest, related=())
         actor.require(policy.can_receive(actor, locked))
         _check_state(locked, "close")
         if locked.status != ManifestStatus.ACCEPTED and not _live_redirect(locked):
