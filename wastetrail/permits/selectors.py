@@ -76,7 +76,7 @@ def _in_force_sql(kind: str, holder: Organisation | int, *, category: WasteCateg
     """valid_approval's condition on the approval ``a`` (besides status and validity) for one
     kind, as SQL and parameters. The scope is tested with EXISTS on the link tables, so each
     approval is one row without DISTINCT."""
-    sql, params = ["a.kind = %s AND a.holder_id = %s"], [kind, _pk(holder)]
+    sql, params = ["a.kind = %s AND a.holder_id = %s"], [str(kind), _pk(holder)]
     if category is not None:
         sql.append(f"EXISTS (SELECT 1 FROM {_table(Approval.categories.through)} l "
                    "WHERE l.approval_id = a.id AND l.wastecategory_id = %s)")
@@ -108,7 +108,7 @@ def valid_approval_ids(on: dt.date, wanted: dict[str, dict[str, Any]]) -> dict[s
     found: dict[str, int | None] = dict.fromkeys(wanted)
     if not wanted:
         return found
-    conditions, params = [], [ApprovalStatus.APPROVED, connection.ops.adapt_datefield_value(on),
+    conditions, params = [], [str(ApprovalStatus.APPROVED), connection.ops.adapt_datefield_value(on),
                               connection.ops.adapt_datefield_value(on)]
     for kind, arguments in wanted.items():
         condition, condition_params = _in_force_sql(kind, **arguments)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.db import connection
 from django.db.models import Prefetch, Q, QuerySet
 
 from wastetrail.accounts.models import Organisation
@@ -69,6 +70,10 @@ def filed_plan_for(project: Project | int) -> HandlingPlan | None:
     return _with_parts(HandlingPlan.objects.filter(project_id=project_id, status=PlanStatus.FILED)).first()
 
 
+def _table(model: Any) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
 def plan_streams_allowing(
     project: Project | int,
     category: WasteCategory | int,
@@ -81,17 +86,22 @@ def plan_streams_allowing(
     """The filed plan's streams under which this category may leave the project on this date
     (and at this time, at this site, with this carrier, where given). Empty: not allowed.
 
-    Each stream carries only its plan, route and window (issuing a manifest asks this for every
-    load); its other fields load when read."""
-    project_id = getattr(project, "pk", project)
-    streams = PlanStream.objects.filter(
-        plan__project_id=project_id, plan__status=PlanStatus.FILED,
-        category_id=getattr(category, "pk", category), valid_from__lte=on, valid_to__gte=on,
-    ).only("plan", "route", "daily_start", "daily_end", "valid_from", "valid_to")
+    Each stream carries only its plan, route and window; its other fields load when read. Plain
+    SQL: issuing a manifest asks this for every load, and the ORM spent ten times the database's
+    time building the query."""
+    sql = (f"SELECT s.id, s.plan_id, s.route, s.daily_start, s.daily_end, s.valid_from, s.valid_to "
+           f"FROM {_table(PlanStream)} s JOIN {_table(HandlingPlan)} p ON p.id = s.plan_id "
+           "WHERE p.project_id = %s AND p.status = %s AND s.category_id = %s AND s.valid_from <= %s "
+           "AND s.valid_to >= %s")
+    day = connection.ops.adapt_datefield_value(on)
+    params = [getattr(project, "pk", project), str(PlanStatus.FILED), getattr(category, "pk", category), day, day]
     if site is not None:
-        streams = streams.filter(site_id=getattr(site, "pk", site))
+        sql += " AND s.site_id = %s"
+        params.append(getattr(site, "pk", site))
     if carrier is not None:
-        streams = streams.filter(carrier_id=getattr(carrier, "pk", carrier))
+        sql += " AND s.carrier_id = %s"
+        params.append(getattr(carrier, "pk", carrier))
+    streams = PlanStream.objects.raw(sql + " ORDER BY s.id", params)
     return [stream for stream in streams if stream.covers(on, at)]
 
 
