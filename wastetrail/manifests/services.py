@@ -77,14 +77,32 @@ def _refusal(step: str) -> str:
     }[step]
 
 
-def _lock(manifest: Manifest, related: tuple[str, ...] = ("driver",)) -> Manifest:
-    """The manifest's row, locked until the transaction ends, with the ``related`` rows the step
-    reads (the driver for the departure's permission, by default; the category's density at
-    receipt)."""
+def _lock(manifest: Manifest) -> Manifest:
+    return Manifest.objects.select_for_update().select_related("driver").get(pk=manifest.pk)
+
+
+# What the lifecycle steps (depart, arrive, receive, close) read of the locked row: the state,
+# the parties and the keys. The other columns stay deferred and load if read: the API and the
+# pages read the manifest again after a step, and the ORM's cost grows with the columns.
+_STEP_FIELDS = ("number", "status", "parent", "emitter", "project", "category", "carrier", "vehicle", "driver",
+                "receiver", "site", "issued_at", "is_overdue")
+
+
+def _lock_for_step(manifest: Manifest, related: tuple[str, ...] = (), reads: tuple[str, ...] = ()) -> Manifest:
+    """The manifest's row, locked until the transaction ends, with _STEP_FIELDS and ``reads``
+    (fields of the ``related`` rows, e.g. the driver's account)."""
     locked = Manifest.objects.select_for_update()
     if related:
         locked = locked.select_related(*related)
-    return locked.get(pk=manifest.pk)
+    return locked.only(*_STEP_FIELDS, *reads).get(pk=manifest.pk)
+
+
+def _write(manifest: Manifest, **changes: Any) -> None:
+    """Set the fields on the locked manifest and write them, with updated_at, in one UPDATE."""
+    changes["updated_at"] = timezone.now()
+    for field, value in changes.items():
+        setattr(manifest, field, value)
+    Manifest.objects.filter(pk=manifest.pk).update(**changes)
 
 
 def _check_state(locked: Manifest, step: str) -> None:
@@ -482,12 +500,11 @@ def manifest_depart(*, actor: Actor, manifest: Manifest, lon: Any = None, lat: A
     """The truck leaves: the transport unit's staff or the assigned driver signs."""
     position = _position(lon, lat)
     with transaction.atomic():
-        locked = _lock(manifest)
+        locked = _lock_for_step(manifest, related=("driver",), reads=("driver__user",))
         actor.require(policy.can_depart(actor, locked))
         _check_state(locked, "depart")
         now = now or timezone.now()
-        locked.status, locked.departed_at = ManifestStatus.DEPARTED, now
-        _save(locked, ["status", "departed_at"])
+        _write(locked, status=ManifestStatus.DEPARTED, departed_at=now)
         signature = _sign(locked, SignatureStep.TRANSPORTER, actor, locked.carrier_id, now, position)
         audit_record(actor=actor.user, action="manifest.depart", target=locked, organisation=locked.carrier_id,
                      data={"status": locked.status, "signature": _signature_data(signature)})
@@ -497,11 +514,10 @@ def manifest_depart(*, actor: Actor, manifest: Manifest, lon: Any = None, lat: A
 def manifest_arrive(*, actor: Actor, manifest: Manifest, now: dt.datetime | None = None) -> Manifest:
     """The receiving site records the truck at its gate."""
     with transaction.atomic():
-        locked = _lock(manifest, related=())
+        locked = _lock_for_step(manifest)
         actor.require(policy.can_receive(actor, locked))
         _check_state(locked, "arrive")
-        locked.status, locked.arrived_at = ManifestStatus.ARRIVED, now or timezone.now()
-        _save(locked, ["status", "arrived_at"])
+        _write(locked, status=ManifestStatus.ARRIVED, arrived_at=now or timezone.now())
         audit_record(actor=actor.user, action="manifest.arrive", target=locked, organisation=locked.receiver_id,
                      data={"status": locked.status, "overdue": locked.is_overdue})
     return locked
@@ -525,22 +541,17 @@ def manifest_receive(
     it (rules in manifests.rules), and signs. An accepted quantity fills the site's capacity."""
     position = _position(lon, lat)
     with transaction.atomic():
-        locked = _lock(manifest, related=("category",))
+        locked = _lock_for_step(manifest, related=("category",), reads=("category__density_t_per_m3",))
         actor.require(policy.can_receive(actor, locked))
         _check_state(locked, "receive")
         receipt: Receipt = receipt_from(outcome=outcome, gross_t=gross_t, tare_t=tare_t, volume_m3=volume_m3,
                                         refused=refused_quantity, reason=reason)
         now = now or timezone.now()
         accepted_m3 = to_m3(receipt.accepted, receipt.unit, locked.category.density_t_per_m3)
-        locked.status, locked.received_at = receipt.outcome, now
-        locked.gross_t, locked.tare_t, locked.net_t = receipt.gross_t, receipt.tare_t, receipt.net_t
-        locked.received_m3, locked.quantity_unit = receipt.received_m3, receipt.unit
-        locked.received_quantity, locked.accepted_quantity = receipt.received, receipt.accepted
-        locked.refused_quantity, locked.refusal_reason = receipt.refused, receipt.reason
-        locked.accepted_m3 = accepted_m3
-        _save(locked, ["status", "received_at", "gross_t", "tare_t", "net_t", "received_m3", "quantity_unit",
-                       "received_quantity", "accepted_quantity", "refused_quantity", "refusal_reason",
-                       "accepted_m3"])
+        _write(locked, status=receipt.outcome, received_at=now, gross_t=receipt.gross_t, tare_t=receipt.tare_t,
+               net_t=receipt.net_t, received_m3=receipt.received_m3, quantity_unit=receipt.unit,
+               received_quantity=receipt.received, accepted_quantity=receipt.accepted,
+               refused_quantity=receipt.refused, refusal_reason=receipt.reason, accepted_m3=accepted_m3)
         if accepted_m3 > 0:
             # One UPDATE adds to the used capacity under the row's lock (two receipts at once
             # both count); the check constraint site_used_within_capacity still caps it.
@@ -560,14 +571,13 @@ def manifest_close(*, actor: Actor, manifest: Manifest, now: dt.datetime | None 
     """The receiving site closes a received manifest. A refused or partially refused one needs
     its refused quantity sent on first (a live redirect manifest)."""
     with transaction.atomic():
-        locked = _lock(manifest, related=())
+        locked = _lock_for_step(manifest)
         actor.require(policy.can_receive(actor, locked))
         _check_state(locked, "close")
         if locked.status != ManifestStatus.ACCEPTED and not _live_redirect(locked):
             raise DomainError(_("The refused load needs a new destination: the emitting unit redirects it "
                                 "before this manifest can be closed."), code="needs_new_destination")
-        locked.status, locked.closed_at = ManifestStatus.CLOSED, now or timezone.now()
-        _save(locked, ["status", "closed_at"])
+        _write(locked, status=ManifestStatus.CLOSED, closed_at=now or timezone.now())
         audit_record(actor=actor.user, action="manifest.close", target=locked, organisation=locked.receiver_id,
                      data={"status": locked.status})
     return locked
