@@ -68,11 +68,31 @@ def audit_record(
         organisation_id=organisation_id, action=action, object_type=object_type,
         object_id=str(object_id), data=clean_data, prev_hash=prev_hash,
     )
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         seq=seq, at=at, actor_id=actor_id, actor_label=actor_label,
         organisation_id=organisation_id, action=action, object_type=object_type,
         object_id=str(object_id), data=clean_data, prev_hash=prev_hash, hash=digest,
     )
+    _insert(entry)
+    return entry
+
+
+_INSERTED = ("seq", "at", "actor", "actor_label", "organisation", "action", "object_type", "object_id", "data",
+             "prev_hash", "hash")
+
+
+def _insert(entry: AuditEntry) -> None:
+    """One INSERT, each value prepared by its field as the ORM prepares it: half the ORM's time
+    for what every change writes (no signals or save machinery; the row is never saved again)."""
+    fields = [AuditEntry._meta.get_field(name) for name in _INSERTED]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(AuditEntry._meta.db_table)} "
+            f"({', '.join(connection.ops.quote_name(field.column) for field in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id",
+            [field.get_db_prep_save(getattr(entry, field.attname), connection) for field in fields])
+        entry.pk = cursor.fetchone()[0]
+    entry._state.adding, entry._state.db = False, connection.alias
 
 
 @dataclass(frozen=True)
