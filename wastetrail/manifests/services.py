@@ -17,7 +17,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -607,8 +606,14 @@ def manifest_receive(
         if accepted_m3 > 0:
             # One UPDATE adds to the used capacity under the row's lock (two receipts at once
             # both count); the check constraint site_used_within_capacity still caps it.
-            ReceivingSite.objects.filter(pk=locked.site_id).update(
-                used_capacity_m3=F("used_capacity_m3") + accepted_m3, updated_at=timezone.now())
+            used, updated = (ReceivingSite._meta.get_field(name) for name in ("used_capacity_m3", "updated_at"))
+            used_column, updated_column = connection.ops.quote_name(used.column), connection.ops.quote_name(
+                updated.column)
+            with connection.cursor() as cursor:
+                cursor.execute(f"UPDATE {_table(ReceivingSite)} SET {used_column} = {used_column} + %s, "
+                               f"{updated_column} = %s WHERE id = %s",
+                               [used.get_db_prep_save(accepted_m3, connection),
+                                updated.get_db_prep_save(timezone.now(), connection), locked.site_id])
         signature = _sign(locked, SignatureStep.RECEIVER, actor, locked.receiver_id, now, position)
         audit_record(actor=actor.user, action="manifest.receive", target=locked, organisation=locked.receiver_id,
                      data={"status": locked.status, "unit": receipt.unit, "gross_t": receipt.gross_t,
