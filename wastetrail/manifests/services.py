@@ -13,10 +13,11 @@ import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -87,6 +88,35 @@ _STEP_FIELDS = ("number", "status", "parent", "emitter", "project", "category", 
                 "receiver", "site", "issued_at", "is_overdue")
 
 
+def _db() -> Any:
+    """This thread's connection itself: django.db.connection is a proxy that looks it up again on
+    every attribute read, which the lean statements below would otherwise do dozens of times."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+def _table(model: Any) -> str:
+    return _db().ops.quote_name(model._meta.db_table)
+
+
+def _columns(model: Any, names: Any) -> str:
+    quote = _db().ops.quote_name
+    return ", ".join(quote(model._meta.get_field(name).column) for name in names)
+
+
+@cache
+def _lock_sql(vendor: str, driver: bool, density: bool) -> str:
+    columns = ", ".join(f"m.{column}" for column in _columns(Manifest, _STEP_FIELDS).split(", "))
+    select, joins = [f"m.id, {columns}"], []
+    if driver:
+        select.append("d.user_id AS driver_account")
+        joins.append(f"JOIN {_table(Driver)} d ON d.id = m.driver_id")
+    if density:
+        select.append("c.density_t_per_m3 AS category_density")
+        joins.append(f"JOIN {_table(WasteCategory)} c ON c.id = m.category_id")
+    lock = " FOR UPDATE OF m" if _db().features.has_select_for_update_of else ""
+    return f"SELECT {', '.join(select)} FROM {_table(Manifest)} m {' '.join(joins)} WHERE m.id = %s{lock}"
+
+
 def _lock_for_step(manifest: Manifest, *, driver: bool = False, density: bool = False) -> Manifest:
     """The manifest's row, locked until the transaction ends (only its row: FOR UPDATE OF), with
     _STEP_FIELDS; with ``driver``, its driver's account (who may depart), with ``density``, its
@@ -94,65 +124,66 @@ def _lock_for_step(manifest: Manifest, *, driver: bool = False, density: bool = 
 
     Plain SQL through a raw queryset (fields converted as the ORM converts them): every step of
     every load takes this lock, and the ORM spent most of its time building the query."""
-    select = ["m.id", *(f"m.{connection.ops.quote_name(Manifest._meta.get_field(name).column)}"
-                        for name in _STEP_FIELDS)]
-    joins = []
+    db = _db()
+    locked = _one(Manifest.objects.raw(_lock_sql(db.vendor, driver, density), [manifest.pk]), Manifest)
     if driver:
-        select.append("d.user_id AS driver_account")
-        joins.append(f"JOIN {_table(Driver)} d ON d.id = m.driver_id")
+        locked.driver = Driver.from_db(db.alias, ["id", "user_id"], [locked.driver_id, locked.driver_account])
     if density:
-        select.append("c.density_t_per_m3 AS category_density")
-        joins.append(f"JOIN {_table(WasteCategory)} c ON c.id = m.category_id")
-    lock = " FOR UPDATE OF m" if connection.features.has_select_for_update_of else ""
-    locked = _one(Manifest.objects.raw(
-        f"SELECT {', '.join(select)} FROM {_table(Manifest)} m {' '.join(joins)} WHERE m.id = %s{lock}",
-        [manifest.pk]), Manifest)
-    if driver:
-        locked.driver = Driver.from_db(connection.alias, ["id", "user_id"], [locked.driver_id, locked.driver_account])
-    if density:
-        locked.category = WasteCategory.from_db(connection.alias, ["id", "density_t_per_m3"], [
+        locked.category = WasteCategory.from_db(db.alias, ["id", "density_t_per_m3"], [
             locked.category_id, _converted(WasteCategory, "density_t_per_m3", "c", locked.category_density)])
     return locked
 
 
 def _converted(model: Any, name: str, alias: str, value: Any) -> Any:
     """A raw column's value as the ORM gives it (SQLite returns decimals as floats)."""
-    field = model._meta.get_field(name)
+    db, field = _db(), model._meta.get_field(name)
     column = field.get_col(alias)
-    for converter in [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)]:
-        value = converter(value, column, connection)
+    for converter in [*db.ops.get_db_converters(column), *field.get_db_converters(db)]:
+        value = converter(value, column, db)
     return value
-
-
-def _write(manifest: Manifest, **changes: Any) -> None:
-    """Set the fields on the locked manifest and write them, with updated_at, in one UPDATE."""
-    changes["updated_at"] = timezone.now()
-    fields = [Manifest._meta.get_field(name) for name in changes]
-    for field, value in changes.items():
-        setattr(manifest, field, value)
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_table(Manifest)} SET "
-                       f"{', '.join(f'{connection.ops.quote_name(field.column)} = %s' for field in fields)} "
-                       "WHERE id = %s", [*_prepared(manifest, fields), manifest.pk])
 
 
 # Writes of the lifecycle's rows (the manifest's insert and its step updates, the signatures)
 # are plain SQL with each value prepared by its field, as the ORM prepares it (auto_now
 # included): the ORM's save machinery took about twice as long as the statements themselves.
-def _prepared(instance: Any, fields: list[Any], adding: bool = False) -> list[Any]:
-    return [field.get_db_prep_save(field.pre_save(instance, adding), connection) for field in fields]
+def _prepared(db: Any, instance: Any, fields: list[Any], adding: bool = False) -> list[Any]:
+    return [field.get_db_prep_save(field.pre_save(instance, adding), db) for field in fields]
+
+
+@cache
+def _update_sql(vendor: str, names: tuple[str, ...]) -> tuple[str, list[Any]]:
+    quote = _db().ops.quote_name
+    fields = [Manifest._meta.get_field(name) for name in names]
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    return f"UPDATE {_table(Manifest)} SET {assignments} WHERE id = %s", fields
+
+
+def _write(manifest: Manifest, **changes: Any) -> None:
+    """Set the fields on the locked manifest and write them, with updated_at, in one UPDATE."""
+    changes["updated_at"] = timezone.now()
+    for field, value in changes.items():
+        setattr(manifest, field, value)
+    db = _db()
+    sql, fields = _update_sql(db.vendor, tuple(changes))
+    with db.cursor() as cursor:
+        cursor.execute(sql, [*_prepared(db, manifest, fields), manifest.pk])
+
+
+@cache
+def _insert_sql(vendor: str, model: Any) -> tuple[str, list[Any]]:
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    return (f"INSERT INTO {_table(model)} ({_columns(model, [field.name for field in fields])}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id"), fields
 
 
 def _insert(instance: Any) -> None:
     """INSERT a new instance (every concrete field but the id) and give it its id."""
-    fields = [field for field in instance._meta.concrete_fields if not field.primary_key]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {_table(type(instance))} "
-            f"({', '.join(connection.ops.quote_name(field.column) for field in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id", _prepared(instance, fields, adding=True))
+    db = _db()
+    sql, fields = _insert_sql(db.vendor, type(instance))
+    with db.cursor() as cursor:
+        cursor.execute(sql, _prepared(db, instance, fields, adding=True))
         instance.pk = cursor.fetchone()[0]
-    instance._state.adding, instance._state.db = False, connection.alias
+    instance._state.adding, instance._state.db = False, db.alias
 
 
 def _check_state(locked: Manifest, step: str) -> None:
@@ -203,11 +234,10 @@ def locked_fields(manifest: Manifest) -> set[str]:
 def _next_number(day: dt.date) -> str:
     # One statement takes the day's next serial and holds the counter's row until commit, also
     # for the day's first number (two first issues at once: one inserts, the other increments).
-    table = connection.ops.quote_name(ManifestNumberCounter._meta.db_table)
-    with connection.cursor() as cursor:
+    db, table = _db(), _table(ManifestNumberCounter)
+    with db.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} (day, last) VALUES (%s, 1) ON CONFLICT (day) "
-                       f"DO UPDATE SET last = {table}.last + 1 RETURNING last",
-                       [connection.ops.adapt_datefield_value(day)])
+                       f"DO UPDATE SET last = {table}.last + 1 RETURNING last", [db.ops.adapt_datefield_value(day)])
         (serial,) = cursor.fetchone()
     return manifest_number(day, serial)
 
@@ -242,10 +272,6 @@ def _check_input(project, category, vehicle, driver, site) -> None:
 # The reads of issuing are plain SQL: every load asks them, and the ORM spent ten times the
 # database's time building the subqueries. Raw querysets still give model instances with their
 # fields converted; the subqueries' answers come as extra attributes.
-def _table(model: Any) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
 def _one(raw: Any, model: Any) -> Any:
     found = next(iter(raw), None)
     if found is None:
@@ -262,7 +288,7 @@ def _vehicle_for_issue(vehicle_id: int, driver_id: int, exclude_parent: Manifest
     other_than_parent = ""
     if exclude_parent is not None:
         other_than_parent, busy_params = " AND m.id <> %s", [*busy_params, exclude_parent.pk]
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    lock = " FOR UPDATE" if _db().features.has_select_for_update else ""
     vehicle = _one(Vehicle.objects.raw(
         "SELECT v.id, v.plate, v.company_id, v.status, v.sealed_body_certified, "
         f"EXISTS (SELECT 1 FROM {_table(Terminal)} t WHERE t.vehicle_id = v.id) AS has_terminal, "
@@ -290,7 +316,7 @@ def _site_for_issue(site_id: int, category: WasteCategory) -> ReceivingSite:
 
 def _project_for_issue(project_id: int) -> tuple[int, str]:
     """The project's construction unit and the emitting address (the project's, else the unit's)."""
-    with connection.cursor() as cursor:
+    with _db().cursor() as cursor:
         cursor.execute(f"SELECT p.construction_unit_id, p.address, o.address FROM {_table(Project)} p "
                        f"JOIN {_table(Organisation)} o ON o.id = p.construction_unit_id WHERE p.id = %s",
                        [project_id])
@@ -606,14 +632,14 @@ def manifest_receive(
         if accepted_m3 > 0:
             # One UPDATE adds to the used capacity under the row's lock (two receipts at once
             # both count); the check constraint site_used_within_capacity still caps it.
+            db = _db()
             used, updated = (ReceivingSite._meta.get_field(name) for name in ("used_capacity_m3", "updated_at"))
-            used_column, updated_column = connection.ops.quote_name(used.column), connection.ops.quote_name(
-                updated.column)
-            with connection.cursor() as cursor:
+            used_column, updated_column = db.ops.quote_name(used.column), db.ops.quote_name(updated.column)
+            with db.cursor() as cursor:
                 cursor.execute(f"UPDATE {_table(ReceivingSite)} SET {used_column} = {used_column} + %s, "
                                f"{updated_column} = %s WHERE id = %s",
-                               [used.get_db_prep_save(accepted_m3, connection),
-                                updated.get_db_prep_save(timezone.now(), connection), locked.site_id])
+                               [used.get_db_prep_save(accepted_m3, db), updated.get_db_prep_save(timezone.now(), db),
+                                locked.site_id])
         signature = _sign(locked, SignatureStep.RECEIVER, actor, locked.receiver_id, now, position)
         audit_record(actor=actor.user, action="manifest.receive", target=locked, organisation=locked.receiver_id,
                      data={"status": locked.status, "unit": receipt.unit, "gross_t": receipt.gross_t,

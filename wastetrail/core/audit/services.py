@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 
-from django.db import connection, models
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.utils import timezone
 
 from wastetrail.core.audit.chain import entry_hash, to_json_value
@@ -13,6 +14,14 @@ from wastetrail.core.audit.models import GENESIS_HASH, AuditEntry
 
 # Any constant works; it only has to be the same in every process that appends to the chain.
 _CHAIN_LOCK_KEY = 0x7A57E7A1
+
+
+@cache
+def _head_sql(vendor: str) -> str:
+    table = connections[DEFAULT_DB_ALIAS].ops.quote_name(AuditEntry._meta.db_table)
+    head = f"SELECT seq, hash FROM {table} ORDER BY seq DESC LIMIT 1"
+    # No parameters: psycopg sends both statements in one message.
+    return f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK_KEY:d}); {head}" if vendor == "postgresql" else head
 
 
 def _locked_chain_head() -> tuple[int, str] | None:
@@ -26,14 +35,11 @@ def _locked_chain_head() -> tuple[int, str] | None:
     Plain SQL: every change writes an audit row, and the ORM took ten times the read's time to
     build this one.
     """
-    head = f"SELECT seq, hash FROM {connection.ops.quote_name(AuditEntry._meta.db_table)} ORDER BY seq DESC LIMIT 1"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # No parameters: psycopg sends both statements in one message.
-            cursor.execute(f"SELECT pg_advisory_xact_lock({_CHAIN_LOCK_KEY:d}); {head}")
-            cursor.nextset()
-        else:
-            cursor.execute(head)
+    db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy that looks it up each time
+    with db.cursor() as cursor:
+        cursor.execute(_head_sql(db.vendor))
+        if db.vendor == "postgresql":
+            cursor.nextset()  # past the lock's (empty) result
         row = cursor.fetchone()
     return (row[0], row[1]) if row else None
 
@@ -81,18 +87,23 @@ _INSERTED = ("seq", "at", "actor", "actor_label", "organisation", "action", "obj
              "prev_hash", "hash")
 
 
+@cache
+def _insert_sql(vendor: str) -> tuple[str, list[models.Field]]:
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    fields = [AuditEntry._meta.get_field(name) for name in _INSERTED]
+    return (f"INSERT INTO {quote(AuditEntry._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id"), fields
+
+
 def _insert(entry: AuditEntry) -> None:
     """One INSERT, each value prepared by its field as the ORM prepares it: half the ORM's time
     for what every change writes (no signals or save machinery; the row is never saved again)."""
-    fields = [AuditEntry._meta.get_field(name) for name in _INSERTED]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {connection.ops.quote_name(AuditEntry._meta.db_table)} "
-            f"({', '.join(connection.ops.quote_name(field.column) for field in fields)}) "
-            f"VALUES ({', '.join(['%s'] * len(fields))}) RETURNING id",
-            [field.get_db_prep_save(getattr(entry, field.attname), connection) for field in fields])
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, fields = _insert_sql(db.vendor)
+    with db.cursor() as cursor:
+        cursor.execute(sql, [field.get_db_prep_save(getattr(entry, field.attname), db) for field in fields])
         entry.pk = cursor.fetchone()[0]
-    entry._state.adding, entry._state.db = False, connection.alias
+    entry._state.adding, entry._state.db = False, db.alias
 
 
 @dataclass(frozen=True)
