@@ -17,13 +17,19 @@ signatures and their days' number counters, so new numbers (today's) never colli
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import os
 import random
+import statistics
+import threading
 import time
+import traceback
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -252,11 +258,14 @@ def seed_history(world: World, count: int = HISTORY, days: int = HISTORY_DAYS) -
 # --- what is timed --------------------------------------------------------------------------
 class Lifecycles:
     """Runs lifecycles round-robin over the fleet, projects and sites (a truck is free again
-    once its manifest is closed, so the one-open-manifest rule never bites)."""
+    once its manifest is closed, so the one-open-manifest rule never bites). Worker ``worker``
+    of ``workers`` drives only its share of the trucks, so that workers never wait for each
+    other's truck; projects, sites, the day's number counter and the audit chain are shared."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, worker: int = 0, workers: int = 1) -> None:
         self.world = world
-        self.serial = 0
+        self.serial = worker
+        self.fleet = world.fleet[worker::workers]
         now = timezone.localtime()
         day = now.date() if now.time() < PLANNED_AT else now.date() + dt.timedelta(days=1)
         self.departure = timezone.make_aware(dt.datetime.combine(day, PLANNED_AT))
@@ -264,7 +273,7 @@ class Lifecycles:
     def one(self) -> Manifest:
         w, i = self.world, self.serial
         self.serial += 1
-        vehicle, driver = w.fleet[i % VEHICLES]
+        vehicle, driver = self.fleet[i % len(self.fleet)]
         manifest = manifests.manifest_issue(
             actor=w.emitter, project=w.projects[i % PROJECTS], category=w.soil, vehicle=vehicle, driver=driver,
             site=w.sites[i % SITES], estimated_m3=LOAD_M3, planned_departure_at=self.departure,
@@ -284,9 +293,10 @@ class Lifecycles:
 class BareWrites:
     """The baseline: the same transactions and row writes as a lifecycle, as bare statements."""
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, worker: int = 0, workers: int = 1) -> None:
         self.world = world
         self.serial = 0
+        self.fleet = world.fleet[worker::workers]
         with connection.cursor() as cursor:
             key = "BIGSERIAL PRIMARY KEY" if connection.vendor == "postgresql" else "INTEGER PRIMARY KEY"
             cursor.execute(f"CREATE TABLE IF NOT EXISTS bench_lifecycle_audit (id {key}, action TEXT, data TEXT)")
@@ -302,15 +312,15 @@ class BareWrites:
     def one(self) -> None:
         w, i = self.world, self.serial
         self.serial += 1
-        vehicle, driver = w.fleet[i % VEHICLES]
+        vehicle, driver = self.fleet[i % len(self.fleet)]
         project, site = w.projects[i % PROJECTS], w.sites[i % SITES]
         user_e, user_c, user_r = w.emitter.user, w.carrier.user, w.receiver.user
         construction, transport, operator = w.cast.org("construction"), w.cast.org("transport"), w.cast.org(
             "site_operator")
         now = timezone.now()
         with transaction.atomic():
-            m = Manifest.objects.create(
-                number=f"BL{i:012d}", status=ManifestStatus.ISSUED, plan_id=w.plans[project.pk],
+            m = Manifest.objects.create(  # numbers unique per process: workers write at once
+                number=f"BL{os.getpid():07d}{i:08d}", status=ManifestStatus.ISSUED, plan_id=w.plans[project.pk],
                 emitter=construction, project=project, emitter_address=project.address, category=w.soil,
                 estimated_m3=LOAD_M3, estimated_t=Decimal("32.40"), carrier=transport, vehicle=vehicle,
                 driver=driver, route="滨江大道—江门大道—龙湾路", planned_departure_at=now,
@@ -350,7 +360,65 @@ class BareWrites:
         return BATCH
 
 
-def manifest_lifecycles(out_dir: Path) -> Figure:
+# --- the machine's throughput: one worker process per core ------------------------------
+def _worker(world: World, worker: int, workers: int, rounds: list[str], start: Any, done: Any) -> None:
+    """A forked worker: its own connection, its share of the trucks; at each round, once every
+    worker is ready, one batch of lifecycles or of bare writes."""
+    try:
+        connections.close_all()  # never the parent's connection: a fresh one is opened
+        lifecycles, bare = Lifecycles(world, worker, workers), BareWrites(world, worker, workers)
+        for _ in range(5):  # warm up, as in one process
+            lifecycles.one()
+            bare.one()
+        for kind in rounds:
+            start.wait()
+            (lifecycles if kind == "lifecycles" else bare).batch()
+            done.put((worker, None))
+    except BaseException:  # reported to the parent, which stops the benchmark
+        done.put((worker, traceback.format_exc()))
+        start.abort()
+    finally:
+        connections.close_all()
+
+
+def machine_rates(world: World, workers: int, repeats: int = 5) -> tuple[float, float]:
+    """Lifecycles/s and bare writes/s of ``workers`` processes at once: the medians of
+    ``repeats`` rounds, each timed from the common start until the last worker has finished
+    its batch."""
+    rounds = ["bare"] * repeats + ["lifecycles"] * repeats
+    context = multiprocessing.get_context("fork")
+    start, done = context.Barrier(workers + 1), context.Queue()
+    connections.close_all()  # the children must not share the parent's connection
+    processes = [context.Process(target=_worker, args=(world, n, workers, rounds, start, done))
+                 for n in range(workers)]
+    for process in processes:
+        process.start()
+    rates: dict[str, list[float]] = {"bare": [], "lifecycles": []}
+    try:
+        for kind in rounds:
+            try:
+                start.wait(timeout=600)
+            except threading.BrokenBarrierError:
+                worker, failure = done.get(timeout=60)
+                raise RuntimeError(f"benchmark worker {worker} failed:\n{failure}") from None
+            started = time.perf_counter()
+            for _ in range(workers):
+                worker, failure = done.get(timeout=600)
+                if failure:
+                    raise RuntimeError(f"benchmark worker {worker} failed:\n{failure}")
+            rates[kind].append(workers * BATCH / (time.perf_counter() - started))
+    finally:
+        for process in processes:
+            process.join(timeout=60)
+            if process.is_alive():
+                process.kill()
+    return statistics.median(rates["lifecycles"]), statistics.median(rates["bare"])
+
+
+def manifest_lifecycles(out_dir: Path) -> list[Figure]:
+    """Two figures per database: the machine's throughput with one worker process per core
+    (``manifest_lifecycles_per_s_<db>``, as a city's server runs several workers) and one
+    process alone (``..._1proc``), each against bare writes measured the same way."""
     started = time.perf_counter()
     world = seed_world()
     seed_history(world)
@@ -360,8 +428,11 @@ def manifest_lifecycles(out_dir: Path) -> Figure:
     for _ in range(5):  # warm up: first queries, translations, connection
         lifecycles.one()
         bare.one()
-    baseline = rate_per_second(bare.batch)
-    value = rate_per_second(lifecycles.batch)
+    baseline_1 = rate_per_second(bare.batch)
+    value_1 = rate_per_second(lifecycles.batch)
+    workers = os.cpu_count() or 1
+    value, baseline = machine_rates(world, workers)
     vendor = "postgres" if connection.vendor == "postgresql" else connection.vendor
-    print(f"manifests ({vendor}): seeded {stored:,} manifests in {seeded:.0f} s")
-    return record(f"manifest_lifecycles_per_s_{vendor}", value, "lifecycles/s", baseline, out_dir)
+    print(f"manifests ({vendor}): seeded {stored:,} manifests in {seeded:.0f} s; {workers} worker processes")
+    return [record(f"manifest_lifecycles_per_s_{vendor}", value, "lifecycles/s", baseline, out_dir),
+            record(f"manifest_lifecycles_per_s_{vendor}_1proc", value_1, "lifecycles/s", baseline_1, out_dir)]

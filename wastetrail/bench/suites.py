@@ -74,7 +74,12 @@ PURE_SUITES = {"districts": district_lookups}
 
 
 def run_database_suites(out_dir: Path, only: str | None = None) -> list[Figure]:
-    return [suite(out_dir) for name, suite in DATABASE_SUITES.items() if only in (None, name)]
+    figures: list[Figure] = []
+    for name, suite in DATABASE_SUITES.items():
+        if only in (None, name):
+            found = suite(out_dir)  # a figure, or several (the manifests: machine and one process)
+            figures += found if isinstance(found, list) else [found]
+    return figures
 
 
 def run_pure_suites(out_dir: Path, only: str | None = None) -> list[Figure]:
