@@ -105,8 +105,9 @@ def _columns(model: Any, names: Any) -> str:
 
 @cache
 def _lock_sql(vendor: str, driver: bool, density: bool) -> str:
-    columns = ", ".join(f"m.{column}" for column in _columns(Manifest, _STEP_FIELDS).split(", "))
-    select, joins = [f"m.id, {columns}"], []
+    quote = _db().ops.quote_name
+    select = ["m.id", *(f"m.{quote(Manifest._meta.get_field(name).column)}" for name in _STEP_FIELDS)]
+    joins = []
     if driver:
         select.append("d.user_id AS driver_account")
         joins.append(f"JOIN {_table(Driver)} d ON d.id = m.driver_id")
