@@ -46,7 +46,7 @@ from wastetrail.manifests.models import (
     SignatureStep,
 )
 from wastetrail.manifests.rules import receipt_from, to_m3
-from wastetrail.manifests.services import _estimates, _live_redirect, _lock, _save, signed_steps
+from wastetrail.manifests.services import estimates_from, live_redirect, lock_manifest, save_fields, signed_steps
 from wastetrail.registry.models import Driver, ReceivingSite
 
 # --- the rule: which fields, by whom, when (pure) -------------------------------------------
@@ -195,7 +195,7 @@ def new_values(manifest: Manifest, changes: Mapping[str, Any]) -> dict[str, Any]
     are given. A receipt is given whole and re-checked by rules.receipt_from."""
     values: dict[str, Any] = {}
     if "estimated_m3" in changes or "estimated_t" in changes:
-        m3, t = _estimates(changes.get("estimated_m3"), changes.get("estimated_t"), manifest.category)
+        m3, t = estimates_from(changes.get("estimated_m3"), changes.get("estimated_t"), manifest.category)
         values |= {"estimated_m3": m3, "estimated_t": t}
     if "emitter_address" in changes:
         values["emitter_address"] = _text(changes["emitter_address"], "emitter_address", required=True,
@@ -242,7 +242,7 @@ def check_applicable(manifest: Manifest, values: Mapping[str, Any]) -> None:
         return
     if manifest.status not in (*RECEIVED_STATUSES, ManifestStatus.CLOSED):
         raise DomainError(_("A receipt can only be revised once the load has been received."), code="wrong_state")
-    outcome, redirect = values["outcome"], _live_redirect(manifest)
+    outcome, redirect = values["outcome"], live_redirect(manifest)
     # The redirect carries the refused quantity as it was: changing it (or accepting everything)
     # would count that load twice or leave it without origin.
     if redirect is not None and _moves_refused_part(manifest, values):
@@ -280,7 +280,7 @@ def _write(manifest: Manifest, values: Mapping[str, Any]) -> None:
         else:
             setattr(manifest, field, None if value is None else Decimal(value))
         fields.append(field)
-    _save(manifest, fields)
+    save_fields(manifest, fields)
     if "accepted_m3" in values:
         delta = _decimal(values["accepted_m3"]) - _decimal(old_accepted_m3)
         if delta:
@@ -311,7 +311,7 @@ def _pending(manifest: Manifest) -> ManifestRevisionRequest | None:
 def _lock_revision(revision: ManifestRevisionRequest) -> tuple[Manifest, ManifestRevisionRequest]:
     """The manifest first, then the request: every revision service takes them in this order,
     so two decisions at once queue up instead of deadlocking."""
-    manifest = _lock(Manifest(pk=revision.manifest_id))
+    manifest = lock_manifest(Manifest(pk=revision.manifest_id))
     locked = ManifestRevisionRequest.objects.select_for_update().get(pk=revision.pk)
     locked.manifest = manifest
     return manifest, locked
@@ -366,7 +366,7 @@ def manifest_revision_request(
     organisation holds every role) the change applies at once."""
     at = _now(now)
     with transaction.atomic():
-        locked = _lock(manifest)
+        locked = lock_manifest(manifest)
         step, organisation = policy.requesting_party(actor, locked, party)
         if locked.status == ManifestStatus.CANCELLED:
             raise DomainError(_("A cancelled manifest cannot be revised."), code="wrong_state")

@@ -77,7 +77,7 @@ def _refusal(step: str) -> str:
     }[step]
 
 
-def _lock(manifest: Manifest) -> Manifest:
+def lock_manifest(manifest: Manifest) -> Manifest:
     return Manifest.objects.select_for_update().select_related("driver").get(pk=manifest.pk)
 
 
@@ -192,7 +192,7 @@ def _check_state(locked: Manifest, step: str) -> None:
         raise DomainError(_refusal(step) % {"status": _status_label(locked.status)}, code="wrong_state")
 
 
-def _save(manifest: Manifest, fields: list[str]) -> None:
+def save_fields(manifest: Manifest, fields: list[str]) -> None:
     manifest.save(update_fields=[*fields, "updated_at"])
 
 
@@ -243,7 +243,7 @@ def _next_number(day: dt.date) -> str:
     return manifest_number(day, serial)
 
 
-def _estimates(estimated_m3: Any, estimated_t: Any, category: WasteCategory) -> tuple[Decimal, Decimal]:
+def estimates_from(estimated_m3: Any, estimated_t: Any, category: WasteCategory) -> tuple[Decimal, Decimal]:
     m3 = decimal_field(estimated_m3, "estimated_m3")
     t = decimal_field(estimated_t, "estimated_t")
     if m3 is None and t is None:
@@ -447,7 +447,7 @@ def _issue(
     method = disposal_method or site.kind
     if method not in DisposalMethod.values:
         raise ValidationError({"disposal_method": _("Choose a disposal method.")})
-    m3, t = _estimates(estimated_m3, estimated_t, category)
+    m3, t = estimates_from(estimated_m3, estimated_t, category)
     position = _position(lon, lat)
     # Fresh facts for the checks, read narrowly (the manifest keeps the caller's objects, which
     # name the same rows); the vehicle's row is locked first.
@@ -522,7 +522,7 @@ def manifest_amend(*, actor: Actor, manifest: Manifest, changes: dict[str, Any])
     if not changes:
         raise ValidationError({"changes": _("Nothing to change.")})
     with transaction.atomic():
-        locked = _lock(manifest)
+        locked = lock_manifest(manifest)
         actor.require(actor.is_staff_of(locked.carrier_id))
         _check_state(locked, "amend")
         frozen = locked_fields(locked)
@@ -542,7 +542,7 @@ def manifest_amend(*, actor: Actor, manifest: Manifest, changes: dict[str, Any])
             locked.driver = driver
         if "route" in changes:
             locked.route = (changes["route"] or "").strip()
-        _save(locked, list(changes))
+        save_fields(locked, list(changes))
         after = {field: getattr(locked, f"{field}_id" if field == "driver" else field) for field in changes}
         audit_record(actor=actor.user, action="manifest.amend", target=locked, organisation=locked.carrier_id,
                      data={"before": before, "after": after})
@@ -553,7 +553,7 @@ def manifest_cancel(*, actor: Actor, manifest: Manifest, reason: str, now: dt.da
     """The emitting unit cancels a load that has not left."""
     text = (reason or "").strip()
     with transaction.atomic():
-        locked = _lock(manifest)
+        locked = lock_manifest(manifest)
         actor.require(policy.can_issue_for(actor, locked.emitter_id))
         _check_state(locked, "cancel")
         if not text:
@@ -567,7 +567,7 @@ def manifest_cancel(*, actor: Actor, manifest: Manifest, reason: str, now: dt.da
                 "number": locked.parent.number}, code="carries_closed_refusal")
         locked.status = ManifestStatus.CANCELLED
         locked.cancelled_at, locked.cancellation_reason = now or timezone.now(), text
-        _save(locked, ["status", "cancelled_at", "cancellation_reason"])
+        save_fields(locked, ["status", "cancelled_at", "cancellation_reason"])
         audit_record(actor=actor.user, action="manifest.cancel", target=locked, organisation=locked.emitter_id,
                      data={"status": locked.status, "reason": text})
     return locked
@@ -658,7 +658,7 @@ def manifest_close(*, actor: Actor, manifest: Manifest, now: dt.datetime | None 
         locked = _lock_for_step(manifest)
         actor.require(policy.can_receive(actor, locked))
         _check_state(locked, "close")
-        if locked.status != ManifestStatus.ACCEPTED and not _live_redirect(locked):
+        if locked.status != ManifestStatus.ACCEPTED and not live_redirect(locked):
             raise DomainError(_("The refused load needs a new destination: the emitting unit redirects it "
                                 "before this manifest can be closed."), code="needs_new_destination")
         _write(locked, status=ManifestStatus.CLOSED, closed_at=now or timezone.now())
@@ -667,7 +667,7 @@ def manifest_close(*, actor: Actor, manifest: Manifest, now: dt.datetime | None 
     return locked
 
 
-def _live_redirect(manifest: Manifest) -> Manifest | None:
+def live_redirect(manifest: Manifest) -> Manifest | None:
     return manifest.redirects.exclude(status=ManifestStatus.CANCELLED).first()
 
 
@@ -686,10 +686,10 @@ def manifest_redirect(
     if site is None:
         raise ValidationError({"site": _("This field is required.")})
     with _busy_vehicle_refused(manifest.vehicle_id, exclude_parent_id=manifest.pk), transaction.atomic():
-        locked = _lock(manifest)
+        locked = lock_manifest(manifest)
         actor.require(policy.can_issue_for(actor, locked.emitter_id))
         _check_state(locked, "redirect")
-        existing = _live_redirect(locked)
+        existing = live_redirect(locked)
         if existing is not None:
             raise DomainError(_("The refused load is already redirected under %(number)s.") % {
                 "number": existing.number}, code="already_redirected")
