@@ -307,31 +307,33 @@ def approval_approve(
     return locked
 
 
-def approval_reject(*, actor: Actor, approval: Approval, reason: str) -> Approval:
+def _with_reason(*, actor: Actor, approval: Approval, step: str, reason: str, status: str, reason_field: str,
+                 decides: bool = False) -> Approval:
+    """A decision that needs a reason (reject, suspend, revoke): lock in the step's state, record
+    the reason and the new status, one audit row."""
     actor.require(policy.can_decide(actor, approval))
     with transaction.atomic():
-        locked = _lock_in_state(approval, "reject")
-        locked.rejection_reason = _required_reason(reason)
-        locked.status = ApprovalStatus.REJECTED
-        locked.decided_at, locked.decided_by = timezone.now(), actor.user
-        _save(locked, ["status", "rejection_reason", "decided_at", "decided_by"])
-        audit_record(actor=actor.user, action="approval.reject", target=locked,
-                     organisation=locked.holder_id,
-                     data={"status": locked.status, "reason": locked.rejection_reason})
+        locked = _lock_in_state(approval, step)
+        setattr(locked, reason_field, _required_reason(reason))
+        locked.status = status
+        fields = ["status", reason_field]
+        if decides:  # a rejection is the review's decision; suspensions and revocations come later
+            locked.decided_at, locked.decided_by = timezone.now(), actor.user
+            fields += ["decided_at", "decided_by"]
+        _save(locked, fields)
+        audit_record(actor=actor.user, action=f"approval.{step}", target=locked, organisation=locked.holder_id,
+                     data={"status": locked.status, "reason": getattr(locked, reason_field)})
     return locked
+
+
+def approval_reject(*, actor: Actor, approval: Approval, reason: str) -> Approval:
+    return _with_reason(actor=actor, approval=approval, step="reject", reason=reason,
+                        status=ApprovalStatus.REJECTED, reason_field="rejection_reason", decides=True)
 
 
 def approval_suspend(*, actor: Actor, approval: Approval, reason: str) -> Approval:
-    actor.require(policy.can_decide(actor, approval))
-    with transaction.atomic():
-        locked = _lock_in_state(approval, "suspend")
-        locked.suspension_reason = _required_reason(reason)
-        locked.status = ApprovalStatus.SUSPENDED
-        _save(locked, ["status", "suspension_reason"])
-        audit_record(actor=actor.user, action="approval.suspend", target=locked,
-                     organisation=locked.holder_id,
-                     data={"status": locked.status, "reason": locked.suspension_reason})
-    return locked
+    return _with_reason(actor=actor, approval=approval, step="suspend", reason=reason,
+                        status=ApprovalStatus.SUSPENDED, reason_field="suspension_reason")
 
 
 def approval_reinstate(*, actor: Actor, approval: Approval, today: dt.date | None = None) -> Approval:
@@ -351,16 +353,8 @@ def approval_reinstate(*, actor: Actor, approval: Approval, today: dt.date | Non
 
 
 def approval_revoke(*, actor: Actor, approval: Approval, reason: str) -> Approval:
-    actor.require(policy.can_decide(actor, approval))
-    with transaction.atomic():
-        locked = _lock_in_state(approval, "revoke")
-        locked.revocation_reason = _required_reason(reason)
-        locked.status = ApprovalStatus.REVOKED
-        _save(locked, ["status", "revocation_reason"])
-        audit_record(actor=actor.user, action="approval.revoke", target=locked,
-                     organisation=locked.holder_id,
-                     data={"status": locked.status, "reason": locked.revocation_reason})
-    return locked
+    return _with_reason(actor=actor, approval=approval, step="revoke", reason=reason,
+                        status=ApprovalStatus.REVOKED, reason_field="revocation_reason")
 
 
 def approval_attachment_add(*, actor: Actor, approval: Approval, file: UploadedFile,

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from wastetrail.accounts.models import Organisation
-from wastetrail.core.rulebook.models import WasteCategory
+from wastetrail.core.rulebook.models import CategoryQuantity, WasteCategory
 from wastetrail.registry.models import Project, ReceivingSite
 
 ZERO = Decimal("0")
@@ -121,19 +121,12 @@ class HandlingPlan(models.Model):
         return list({stream.site_id: stream.site for stream in self.streams.all()}.values())
 
 
-class PlanQuantity(models.Model):
+class PlanQuantity(CategoryQuantity):
     """Part (2): how much of one category the project expects to produce."""
 
     plan = models.ForeignKey(HandlingPlan, on_delete=models.CASCADE, related_name="quantities")
-    category = models.ForeignKey(WasteCategory, on_delete=models.PROTECT, related_name="+",
-                                 verbose_name=_("waste category"))
-    quantity_m3 = models.DecimalField(_("quantity (m³)"), max_digits=12, decimal_places=2,
-                                      validators=[MinValueValidator(ZERO)])
-    quantity_t = models.DecimalField(_("quantity (t)"), max_digits=12, decimal_places=2,
-                                     validators=[MinValueValidator(ZERO)])
 
-    class Meta:
-        ordering = ["category__sort_order", "category__code"]
+    class Meta(CategoryQuantity.Meta):
         verbose_name = _("planned quantity")
         verbose_name_plural = _("planned quantities")
         constraints = [
@@ -141,9 +134,6 @@ class PlanQuantity(models.Model):
             models.CheckConstraint(condition=Q(quantity_m3__gte=0, quantity_t__gte=0),
                                    name="plan_quantity_not_negative"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.category}: {self.quantity_m3} m³ / {self.quantity_t} t"
 
 
 class PlanStream(models.Model):

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from wastetrail.accounts.models import Organisation, OrganisationKind
 from wastetrail.core.districts import DISTRICT_CHOICES, district_name
-from wastetrail.core.rulebook.models import WasteCategory
+from wastetrail.core.rulebook.models import CategoryQuantity, WasteCategory
 from wastetrail.core.validators import mask_id_number, mask_phone, validate_id_number, validate_mobile
 from wastetrail.registry.geometry import decimal_from_e6, from_e6
 from wastetrail.registry.validators import (
@@ -155,19 +155,12 @@ class Project(models.Model):
             raise ValidationError(errors)
 
 
-class ProjectCategoryEstimate(models.Model):
+class ProjectCategoryEstimate(CategoryQuantity):
     """How much of one waste category a project expects to produce (both units, see services)."""
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="estimates")
-    category = models.ForeignKey(WasteCategory, on_delete=models.PROTECT, related_name="+",
-                                 verbose_name=_("waste category"))
-    quantity_m3 = models.DecimalField(_("quantity (m³)"), max_digits=12, decimal_places=2,
-                                      validators=[MinValueValidator(ZERO)])
-    quantity_t = models.DecimalField(_("quantity (t)"), max_digits=12, decimal_places=2,
-                                     validators=[MinValueValidator(ZERO)])
 
-    class Meta:
-        ordering = ["category__sort_order", "category__code"]
+    class Meta(CategoryQuantity.Meta):
         verbose_name = _("estimated quantity")
         verbose_name_plural = _("estimated quantities")
         constraints = [
@@ -175,9 +168,6 @@ class ProjectCategoryEstimate(models.Model):
             models.CheckConstraint(condition=Q(quantity_m3__gte=0, quantity_t__gte=0),
                                    name="estimate_not_negative"),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.category}: {self.quantity_m3} m³ / {self.quantity_t} t"
 
 
 # --- Receiving sites ------------------------------------------------------------------------

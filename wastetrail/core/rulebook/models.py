@@ -180,3 +180,22 @@ class RulebookParameter(models.Model):
         low = "—" if self.min_value is None else str(self.min_value)
         high = "—" if self.max_value is None else str(self.max_value)
         return f"{low} – {high} {self.unit}".strip()
+
+
+class CategoryQuantity(models.Model):
+    """An amount of one waste category in both units (a project's estimate, a plan's quantity):
+    abstract, so that each owner keeps its own table and constraints."""
+
+    category = models.ForeignKey(WasteCategory, on_delete=models.PROTECT, related_name="+",
+                                 verbose_name=_("waste category"))
+    quantity_m3 = models.DecimalField(_("quantity (m³)"), max_digits=12, decimal_places=2,
+                                      validators=[MinValueValidator(0)])
+    quantity_t = models.DecimalField(_("quantity (t)"), max_digits=12, decimal_places=2,
+                                     validators=[MinValueValidator(0)])
+
+    class Meta:
+        abstract = True
+        ordering = ["category__sort_order", "category__code"]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.quantity_m3} m³ / {self.quantity_t} t"
