@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "wastetrail.permits",
     "wastetrail.plans",
     "wastetrail.manifests",
+    "wastetrail.telemetry",
 ]
 
 MIDDLEWARE = [
@@ -168,6 +169,34 @@ MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
 # TrueType CJK font embedded in manifest PDFs; empty = the first common system font found
 # (docs/documents.md).
 PDF_CJK_FONT = os.environ.get("PDF_CJK_FONT", "")
+
+# --- Telemetry (docs/gateway.md) ------------------------------------------------------------
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+# Where `wastetrail gateway` listens for JT/T 808 terminals.
+JT808_HOST = os.environ.get("JT808_HOST", "127.0.0.1")
+JT808_PORT = _env_int("JT808_PORT", 7808)
+# Caps that keep one misbehaving terminal (or a flood of them) from hurting the rest.
+JT808_MAX_CONNECTIONS = _env_int("JT808_MAX_CONNECTIONS", 15000)
+JT808_MAX_FRAME_BYTES = _env_int("JT808_MAX_FRAME_BYTES", 4096)  # escaped, on the wire
+JT808_MAX_JUNK_BYTES = _env_int("JT808_MAX_JUNK_BYTES", 4096)  # bytes outside frames before closing
+JT808_MAX_PENDING_REPORTS = _env_int("JT808_MAX_PENDING_REPORTS", 256)  # unacknowledged, per connection
+# Seconds: a connection must authenticate this soon; an authenticated one may stay silent this long.
+JT808_AUTH_TIMEOUT = _env_int("JT808_AUTH_TIMEOUT", 30)
+JT808_IDLE_TIMEOUT = _env_int("JT808_IDLE_TIMEOUT", 180)
+# Accept frames whose checksum is wrong (some vendors' firmware gets it wrong); they are counted either way.
+JT808_ACCEPT_BAD_CHECKSUM = os.environ.get("JT808_ACCEPT_BAD_CHECKSUM", "0") == "1"
+# Gateway -> storage hand-off: "inproc" (one machine) or "nats" (JetStream; `wastetrail processor` stores).
+TELEMETRY_HANDOFF = os.environ.get("TELEMETRY_HANDOFF", "inproc")
+NATS_URL = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
+NATS_POSITIONS_STREAM = os.environ.get("NATS_POSITIONS_STREAM", "WASTETRAIL_POSITIONS")
+# Days of positions kept; older daily partitions (PostgreSQL) or rows (SQLite) are dropped by
+# `wastetrail positions prune`. 0 keeps everything.
+POSITION_RETENTION_DAYS = _env_int("POSITION_RETENTION_DAYS", 400)
+# A vehicle is shown offline this many seconds after its last frame when no disconnect was seen.
+VEHICLE_OFFLINE_AFTER = _env_int("VEHICLE_OFFLINE_AFTER", 300)
 
 LOGGING = {
     "version": 1,
