@@ -27,9 +27,9 @@ wastetrail/static/build/.built: node_modules/.installed frontend/build.mjs $(wil
 	node frontend/build.mjs
 	touch $@
 
+# The demo scenario on first run, then web + JT/T 808 gateway + the demo fleet's simulated terminals.
 run: setup
-	$(LOCAL) $(BIN)/wastetrail demo --if-empty
-	$(LOCAL) $(BIN)/wastetrail serve --port $(PORT)
+	$(LOCAL) $(BIN)/wastetrail demo --if-empty --live --port $(PORT)
 
 test: setup
 	DEBUG=1 $(BIN)/python -m pytest -q $(PYTEST_ARGS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -30,15 +31,27 @@ class Command(BaseCommand):
         parser.add_argument("--now", type=_moment, default=None,
                             help="the moment the demo's manifests lead up to, e.g. 2026-11-29T15:20 "
                                  "(default: now); with the same seed, the same demo to the minute")
+        parser.add_argument("--live", action="store_true",
+                            help="then run the platform (web, gateway) with the demo fleet driving: its "
+                                 "simulated terminals report over JT/T 808, so trucks move on the live map")
+        parser.add_argument("--port", type=int, default=8000, help="web port with --live (default 8000)")
+        parser.add_argument("--trucks", type=int, default=150,
+                            help="simulated trucks with --live (default 150: the whole demo fleet)")
 
-    def handle(self, *args, seed: int, if_empty: bool, now: dt.datetime | None, **options):
+    def handle(self, *args, seed: int, if_empty: bool, now: dt.datetime | None, live: bool, port: int,
+               trucks: int, **options):
+        if Organisation.objects.exists():
+            if not if_empty:
+                raise CommandError("the database already has organisations; the demo needs an empty one")
+            self.stdout.write("demo: the database already has data; leaving it as it is")
+        else:
+            self._build(seed, now)
+        if live:
+            call_command("run", port=port, simulate=trucks)
+
+    def _build(self, seed: int, now: dt.datetime | None) -> None:
         from wastetrail.scenario.build import DEMO_PASSWORD, build_scenario
 
-        if Organisation.objects.exists():
-            if if_empty:
-                self.stdout.write("demo: the database already has data; leaving it as it is")
-                return
-            raise CommandError("the database already has organisations; the demo needs an empty one")
         scenario = build_scenario(seed=seed, now=now)
         counts = ", ".join(f"{key} {value}" for key, value in scenario.counts.items())
         self.stdout.write(f"demo scenario (seed {seed}) loaded: {counts}")
