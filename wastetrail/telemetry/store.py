@@ -40,6 +40,7 @@ from functools import cache
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 
+from wastetrail.core.audit.services import audit_record
 from wastetrail.telemetry import plausibility
 from wastetrail.telemetry.models import LoadState, Position, VehicleLiveState
 from wastetrail.telemetry.plausibility import Fix, Track
@@ -198,7 +199,8 @@ def _insert_positions(db, records: Sequence[PositionRecord], flags: Sequence[int
         if db.vendor == "postgresql":
             create, copy_in, move = _staging_sql()
             cursor.execute(create)
-            with cursor.cursor.copy(copy_in) as copy:  # the driver's cursor: Django's wrapper has no COPY
+            # The driver's cursor (Django's wrapper has no COPY), its errors translated as Django's are.
+            with db.wrap_database_errors, cursor.cursor.copy(copy_in) as copy:
                 for row in rows:
                     copy.write_row(row)
             cursor.execute(move)
@@ -363,3 +365,126 @@ def _partition_create(db, cursor, day: dt.date) -> None:
 def forget_partitions() -> None:
     """Tests, and prune: the next write asks the database again."""
     _partitions_known.clear()
+
+
+# --- retention ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    name: str  # the partition's table; on SQLite the day ("2026-11-29"), there are no partitions
+    day: dt.date | None  # None: the default partition
+    rows: int | None  # None: not known (PostgreSQL's estimate before the first ANALYZE)
+    exact: bool
+
+
+def partitions_list(*, exact: bool = False) -> list[PartitionInfo]:
+    """The days stored, oldest first, with their row counts. PostgreSQL: one line per partition and
+    the default one, counts estimated by the planner's statistics unless `exact` (a full count of
+    every partition takes long on a big table). SQLite: one line per local day, counted."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        return [PartitionInfo(name=f"{day:%Y-%m-%d}", day=day, rows=rows, exact=True)
+                for day, rows in _sqlite_days(db)]
+    tables = sorted(partitions_existing(db).items()) + [(None, DEFAULT_PARTITION)]
+    infos = []
+    with db.cursor() as cursor:
+        for day, name in tables:
+            if exact:
+                cursor.execute(f"SELECT count(*) FROM {name}")
+            else:
+                cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [name])
+            rows = cursor.fetchone()[0]
+            infos.append(PartitionInfo(name=name, day=day, rows=rows if rows >= 0 else None, exact=exact))
+    return infos
+
+
+def _sqlite_days(db) -> list[tuple[dt.date, int]]:
+    # Grouped in Python by local day: SQLite has no time zones, and one pass over the column is
+    # what a GROUP BY would cost anyway.
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    counts: dict[dt.date, int] = defaultdict(int)
+    with db.cursor() as cursor:
+        cursor.execute(f"SELECT substr(device_time, 1, 13), count(*) FROM {TABLE} GROUP BY 1")
+        for hour, rows in cursor.fetchall():
+            start = dt.datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=UTC)
+            counts[start.astimezone(zone).date()] += rows
+    return sorted(counts.items())
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    retention_days: int
+    first_kept: dt.date | None  # the oldest local day kept; None when the retention keeps everything
+    partitions: list[str]  # PostgreSQL: the day partitions dropped
+    rows: int  # rows removed (in the dropped partitions, the default partition, or SQLite's table)
+    dry_run: bool
+
+
+PRUNE_CHUNK = 10_000  # SQLite rows per delete transaction: writers wait for each chunk, not for the whole prune
+
+
+def positions_prune(*, days: int | None = None, dry_run: bool = False, today: dt.date | None = None) -> PruneResult:
+    """Remove the positions of local days older than `days` (default POSITION_RETENTION_DAYS) before
+    today: PostgreSQL drops whole day partitions (and deletes the default partition's old rows),
+    SQLite deletes rows in chunks. One audit row, unless nothing was removed or `dry_run`."""
+    days = settings.POSITION_RETENTION_DAYS if days is None else days
+    if days < 0:
+        raise ValueError(f"the retention must be 0 (keep everything) or a number of days, not {days}")
+    if days == 0:
+        return PruneResult(retention_days=0, first_kept=None, partitions=[], rows=0, dry_run=dry_run)
+    first_kept = (today or local_today()) - dt.timedelta(days=days)
+    cutoff = day_bounds(first_kept)[0]
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "postgresql":
+        partitions, rows = _prune_partitions(db, first_kept, cutoff, dry_run)
+    else:
+        partitions, rows = [], _prune_rows(db, cutoff, dry_run)
+    result = PruneResult(retention_days=days, first_kept=first_kept, partitions=partitions, rows=rows,
+                         dry_run=dry_run)
+    if not dry_run and (rows or partitions):
+        with transaction.atomic(using=db.alias):
+            audit_record(actor=None, action="position.prune", object_type="telemetry.position",
+                         data={"retention_days": days, "first_kept": first_kept.isoformat(),
+                               "partitions_dropped": partitions, "rows_removed": rows})
+    return result
+
+
+def _prune_partitions(db, first_kept: dt.date, cutoff: dt.datetime, dry_run: bool) -> tuple[list[str], int]:
+    with transaction.atomic(using=db.alias), db.cursor() as cursor:
+        old = [name for day, name in sorted(partitions_existing(db).items()) if day < first_kept]
+        rows = 0
+        for name in old:
+            cursor.execute(f"SELECT count(*) FROM {name}")
+            rows += cursor.fetchone()[0]
+        if dry_run:
+            cursor.execute(f"SELECT count(*) FROM {DEFAULT_PARTITION} WHERE device_time < %s", [cutoff])
+            return old, rows + cursor.fetchone()[0]
+        for name in old:
+            cursor.execute(f"DROP TABLE {name}")
+        cursor.execute(f"DELETE FROM {DEFAULT_PARTITION} WHERE device_time < %s", [cutoff])
+        rows += cursor.rowcount
+    forget_partitions()
+    return old, rows
+
+
+def _prune_rows(db, cutoff: dt.datetime, dry_run: bool) -> int:
+    before = _time_adapter(db)(cutoff)
+    with db.cursor() as cursor:
+        if dry_run:
+            cursor.execute(f"SELECT count(*) FROM {TABLE} WHERE device_time < %s", [before])
+            return cursor.fetchone()[0]
+        cursor.execute(f"SELECT DISTINCT vehicle_id FROM {TABLE}")
+        vehicle_ids = [row[0] for row in cursor.fetchall()]
+    removed = 0
+    # Per vehicle, so that each delete walks the primary key (vehicle_id, device_time) instead of
+    # scanning the table; in chunks, so that the gateway's writes are never held up for long.
+    for vehicle_id in vehicle_ids:
+        while True:
+            with transaction.atomic(using=db.alias), db.cursor() as cursor:
+                cursor.execute(f"DELETE FROM {TABLE} WHERE rowid IN (SELECT rowid FROM {TABLE} "
+                               f"WHERE vehicle_id = %s AND device_time < %s LIMIT {PRUNE_CHUNK})",
+                               [vehicle_id, before])
+                removed += cursor.rowcount
+            if cursor.rowcount < PRUNE_CHUNK:
+                break
+    return removed
