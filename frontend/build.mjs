@@ -5,6 +5,7 @@
 // One file per page kind, fixed names so templates can say {% static 'build/map.js' %}:
 //   app.js                htmx, loaded by every page (base.html)
 //   map.js + map.css      Leaflet, its stylesheet and our map code (registry/map.html)
+//   live.js + live.css    the live map of trucks and a vehicle's track (telemetry/live.html, track.html)
 //   assets/*              images the stylesheets and scripts refer to, named by content hash
 //
 // The output depends only on the sources and the locked packages (no timestamps, no absolute
@@ -26,6 +27,7 @@ const result = await esbuild.build({
   entryPoints: {
     app: "frontend/src/app.js",
     map: "frontend/src/map.js",
+    live: "frontend/src/live.js",
   },
   outdir,
   bundle: true,

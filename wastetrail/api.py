@@ -125,6 +125,7 @@ def _register_routers() -> None:
     api.add_router("/reconciliation", "wastetrail.manifests.reconciliation_api.router")
     # Documents sit beside the resources they print: /manifests/{id}/pdf, /ledgers/...
     api.add_router("", "wastetrail.manifests.document_api.router")
+    api.add_router("/telemetry", "wastetrail.telemetry.api.router")
 
 
 _register_routers()

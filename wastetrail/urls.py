@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("wastetrail.permits.urls")),
     path("", include("wastetrail.plans.urls")),
     path("", include("wastetrail.manifests.urls")),
+    path("", include("wastetrail.telemetry.urls")),
     # The admin's own login has no throttle: send it through ours.
     path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
     path("admin/", admin.site.urls),

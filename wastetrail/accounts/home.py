@@ -41,19 +41,21 @@ FIND_MANIFEST = HomeLink(_("Find a manifest"), "manifests-find", _("Scan or type
 DRIVER = HomeLink(_("My trips"), "manifests-driver", _("The open manifest, its QR code and the sign button"))
 LEDGERS = HomeLink(_("Ledgers"), "ledgers", _("Manifest ledgers as Excel and CSV"))
 RECONCILIATION = HomeLink(_("Reconciliation"), "reconciliation", _("Planned, issued and received quantities"))
+LIVE_MAP = HomeLink(_("Live map"), "live-map", _("Where the trucks are now, and their tracks"))
+TERMINAL_STATUS = HomeLink(_("Terminal status"), "terminal-status", _("Which terminals are online, their last errors"))
 AUDIT = HomeLink(_("Audit trail"), "audit", _("Every change of state, hash-chained"))
 
 SECTIONS_BY_KIND: dict[str, tuple[str, list[HomeLink]]] = {
     OrganisationKind.REGULATOR: (
         _("Supervision"),
-        [MAP, REVIEW_QUEUE, MANIFESTS, RECONCILIATION, LEDGERS, APPROVALS, PLANS, PROJECTS, SITES, VEHICLES,
-         DRIVERS, ORGANISATIONS, RULEBOOK, AUDIT],
+        [MAP, LIVE_MAP, TERMINAL_STATUS, REVIEW_QUEUE, MANIFESTS, RECONCILIATION, LEDGERS, APPROVALS, PLANS,
+         PROJECTS, SITES, VEHICLES, DRIVERS, ORGANISATIONS, RULEBOOK, AUDIT],
     ),
     OrganisationKind.CONSTRUCTION_UNIT: (_("My projects"), [ISSUE, MANIFESTS, PROJECTS, PLANS, APPROVALS,
                                                              RECONCILIATION, LEDGERS, SITES, MAP, ORGANISATIONS]),
     OrganisationKind.DEVELOPER: (_("My projects"), [PROJECTS, PLANS, SITES, MAP, ORGANISATIONS]),
-    OrganisationKind.TRANSPORT_COMPANY: (_("My fleet"), [MANIFESTS, VEHICLES, DRIVERS, APPROVALS, LEDGERS, SITES, MAP,
-                                                             ORGANISATIONS]),
+    OrganisationKind.TRANSPORT_COMPANY: (_("My fleet"), [MANIFESTS, LIVE_MAP, TERMINAL_STATUS, VEHICLES, DRIVERS,
+                                                         APPROVALS, LEDGERS, SITES, MAP, ORGANISATIONS]),
     OrganisationKind.SITE_OPERATOR: (_("My sites"), [FIND_MANIFEST, MANIFESTS, SITES, APPROVALS, LEDGERS, MAP,
                                                       ORGANISATIONS]),
     OrganisationKind.PROPERTY_MANAGER: (_("Decoration waste"), [MAP, SITES, ORGANISATIONS]),
