@@ -193,6 +193,11 @@ def _moment(seconds: int | None) -> dt.datetime | None:
     return None if seconds is None else dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
 
 
+def _utc(moment: dt.datetime | None) -> str | None:
+    """ISO 8601 in UTC, as the other operations answer (a period may be asked in China time)."""
+    return None if moment is None else moment.astimezone(dt.UTC).isoformat()
+
+
 @router.get("/vehicles/{vehicle_id}/track", response=TrackOut, by_alias=True, url_name="telemetry-vehicle-track")
 def vehicle_track(request: HttpRequest, vehicle_id: int, start: dt.datetime | None = FROM_QUERY,
                   end: dt.datetime | None = TO_QUERY):
@@ -202,8 +207,7 @@ def vehicle_track(request: HttpRequest, vehicle_id: int, start: dt.datetime | No
     track = selectors.vehicle_track(actor=request_actor(request), vehicle_id=vehicle_id, start=start, end=end)
     return _compact({
         "vehicle_id": track.vehicle_id, "plate": track.plate, "company_name": track.company_name,
-        "from": track.start.isoformat(), "to": track.end.isoformat(),
-        "shown_from": track.shown_from.isoformat() if track.shown_from else None,
+        "from": _utc(track.start), "to": _utc(track.end), "shown_from": _utc(track.shown_from),
         "total_points": track.total, "flagged_points": track.flagged_total, "downsampled": track.downsampled,
         "cap": selectors.TRACK_POINT_CAP, "columns": list(TrackPoint._fields), "points": track.points,
         "stops": [{"start": _moment(s.start).isoformat(), "end": _moment(s.end).isoformat(), "minutes": s.minutes,
