@@ -21,8 +21,8 @@ OUT_DIR = PROJECT / "var" / "bench"
 POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
 BENCH_DB = "wastetrail_bench"
 # The suites by name (suites.py runs them; it can be imported only once Django is set up).
-PURE_SUITES = ("districts",)
-DATABASE_SUITES = ("audit", "manifests")
+PURE_SUITES = ("districts", "jt808")
+DATABASE_SUITES = ("audit", "manifests", "positions", "gateway", "connections")
 
 
 def _setup_django(database_url: str) -> None:

@@ -1,5 +1,6 @@
 """The benchmark suites: audit appends and district look-ups (the foundation), manifest
-lifecycles (issue 3, in bench/manifests.py)."""
+lifecycles (issue 3, in bench/manifests.py), the JT/T 808 codec, position storage and the gateway
+end to end (issue 4, in bench/telemetry_*.py)."""
 
 from __future__ import annotations
 
@@ -68,9 +69,37 @@ def district_lookups(out_dir: Path) -> Figure:
     return record("district_lookups_per_s", value, "lookups/s", baseline, out_dir)
 
 
+def jt808_decode(out_dir: Path) -> Figure:
+    from wastetrail.bench.telemetry_codec import jt808_decode as measure
+
+    return measure(out_dir)
+
+
+def positions_bulk_insert(out_dir: Path) -> Figure:
+    from wastetrail.bench.telemetry_store import bulk_insert_positions
+
+    return bulk_insert_positions(out_dir)
+
+
+def gateway_end_to_end(out_dir: Path) -> Figure:
+    from wastetrail.bench.telemetry_gateway import gateway_positions
+
+    return gateway_positions(out_dir)
+
+
+def gateway_connections(out_dir: Path) -> list[Figure]:
+    # Memory per connection does not depend on the database: measured once, in the SQLite run.
+    if connection.vendor != "sqlite":
+        return []
+    from wastetrail.bench.telemetry_gateway import gateway_connections as measure
+
+    return [measure(out_dir)]
+
+
 # By name, for `python -m wastetrail.bench --suite NAME`.
-DATABASE_SUITES = {"audit": audit_appends, "manifests": manifest_lifecycles}
-PURE_SUITES = {"districts": district_lookups}
+DATABASE_SUITES = {"audit": audit_appends, "manifests": manifest_lifecycles, "positions": positions_bulk_insert,
+                   "gateway": gateway_end_to_end, "connections": gateway_connections}
+PURE_SUITES = {"districts": district_lookups, "jt808": jt808_decode}
 
 
 def run_database_suites(out_dir: Path, only: str | None = None) -> list[Figure]:
