@@ -15,7 +15,10 @@ from .wire import BCD_VALUE, UTC, bcd_time_bytes
 if TYPE_CHECKING:
     from .profiles import Profile
 
-BASIC = struct.Struct(">IIIIhHH6s")  # alarm, status, lat, lon, altitude (signed, as Traccar), speed, heading, time
+# alarm, status, lat, lon, altitude, speed, heading, time. Altitude is the standard's unsigned
+# WORD (as go-jt808, EMQX and xtream-codec read it; Traccar reads it signed): a terminal that
+# sends a negative altitude in two's complement shows up as >= 32768 m.
+BASIC = struct.Struct(">IIIIHHH6s")
 BASIC_SIZE = BASIC.size  # 28
 
 STATUS_ACC = 1 << 0

@@ -406,6 +406,25 @@ class QueryParameters:
 
 
 @dataclass
+class TerminalControl:
+    """0x8105: command BYTE (1 upgrade, 2 connect to a server, 3 power off, 4 reset, 5 factory
+    reset, 6 close data link, 7 close all wireless), then the ';'-separated parameters of commands
+    1 and 2. Kept as bytes: the standard mixes GBK text with binary WORD ports in that list."""
+
+    MSG_ID: ClassVar[int] = 0x8105
+    command: int
+    parameters: bytes = b""
+
+    @classmethod
+    def decode(cls, body: bytes, version: int | None = None) -> TerminalControl:
+        r = Reader(body, "0x8105")
+        return cls(r.u8("command"), r.rest())
+
+    def encode(self) -> bytes:
+        return u8(self.command) + self.parameters
+
+
+@dataclass
 class TemporaryTracking:
     """0x8202: report every `interval_s` seconds (0 = stop, and nothing follows) for `validity_s`."""
 
@@ -523,7 +542,8 @@ BODY_TYPES: dict[int, type] = {
     cls.MSG_ID: cls
     for cls in (TerminalResponse, Heartbeat, Logout, Register, Authentication, ParameterReply, LocationQueryReply,
                 LocationBatch, MediaEvent, MediaData, Passthrough, DownlinkPassthrough, PlatformResponse,
-                ResendRequest, RegisterResponse, SetParameters, QueryParameters, TemporaryTracking, TextMessage,
+                ResendRequest, RegisterResponse, SetParameters, QueryParameters, TerminalControl, TemporaryTracking,
+                TextMessage,
                 MediaResponse, TakePhoto)
 }
 LOCATION_REPORT = 0x0200
@@ -536,6 +556,8 @@ def decode_body(header: Header | int, body: bytes) -> object:
     """The body as the dataclass of its message id (a Location for 0x0200, RawBody for an id
     without a decoder). Raises BodyError, and only BodyError, when the bytes do not fit."""
     msg_id, version = (header, None) if isinstance(header, int) else (header.msg_id, header.version)
+    if not isinstance(header, int) and header.encrypted:
+        return RawBody(msg_id, bytes(body))  # an RSA-encrypted body is opaque without the key
     try:
         if msg_id == LOCATION_REPORT:
             return decode_location(body)

@@ -137,7 +137,7 @@ locations = st.builds(
         time=moment, lat_e6=lat, lon_e6=lon, alarm=alarm, status=status, altitude_m=alt, speed_dkmh=speed,
         heading=heading, items=items),
     st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1), st.integers(-90_000_000, 90_000_000),
-    st.integers(-180_000_000, 180_000_000), st.integers(-32768, 32767), st.integers(0, 65535), st.integers(0, 359),
+    st.integers(-180_000_000, 180_000_000), st.integers(0, 65535), st.integers(0, 65535), st.integers(0, 359),
     st.datetimes(min_value=dt.datetime(2000, 1, 2), max_value=dt.datetime(2099, 12, 30), timezones=st.just(UTC)),
     st.dictionaries(st.integers(0, 255), st.binary(max_size=40), max_size=6),
 )
