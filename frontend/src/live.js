@@ -133,6 +133,15 @@ function rowReader(columns) {
   return (row) => Object.fromEntries(Object.entries(index).map(([name, position]) => [name, row[position]]));
 }
 
+// Alarm bits go up to 31: test them arithmetically (JavaScript's bitwise operators are signed 32-bit).
+function alarmNames(config, alarm) {
+  return config.alarms.filter((entry) => Math.floor(alarm / 2 ** entry.bit) % 2 === 1).map((entry) => entry.label);
+}
+
+function flagNames(config, flags) {
+  return config.flags.filter((entry) => (flags & entry.value) !== 0).map((entry) => entry.label);
+}
+
 function yesNo(text, value) {
   if (value === null || value === undefined) return text.unknown;
   return value ? text.yes : text.no;
@@ -160,7 +169,8 @@ function truckPopup(truck, company, config, formatTime) {
     [text.cover, yesNo(text, truck.cover)],
     [text.lift, yesNo(text, truck.lift)],
   ];
-  if (truck.problems) rows.push([text.problems, truck.problems]);
+  const problems = [...alarmNames(config, truck.alarm || 0), ...flagNames(config, truck.flags || 0)];
+  if (problems.length) rows.push([text.problems, problems.join(", ")]);
   const track = element("a", {
     className: "map-popup-link", text: text.track,
     attributes: { href: config.trackUrl.replace("/0/", `/${truck.id}/`), "data-testid": "popup-track" },
@@ -332,14 +342,15 @@ async function startLive(container, config, state) {
 }
 
 // --- a vehicle's track -----------------------------------------------------------------------
-function trackPointPopup(point, text, formatTime, flagNames) {
+function trackPointPopup(point, config, formatTime) {
+  const { text } = config;
   const rows = [
     [text.time, formatTime(point.t)],
     [text.speed, `${point.speed} km/h`],
     [text.position, `${point.lon.toFixed(6)}, ${point.lat.toFixed(6)}`],
   ];
-  if (point.flags) rows.push([text.flags, flagNames(point.flags)]);
-  if (point.alarm) rows.push([text.alarm, point.alarmText || String(point.alarm)]);
+  if (point.flags) rows.push([text.flags, flagNames(config, point.flags).join(", ")]);
+  if (point.alarm) rows.push([text.alarm, alarmNames(config, point.alarm).join(", ")]);
   return element("div", { className: "map-popup" }, [fieldList(rows)]);
 }
 
@@ -353,7 +364,6 @@ async function startTrack(container, config, track, state) {
   state.map = map;
   const { text } = config;
   const formatTime = timeFormatter(config);
-  const flagNames = (flags) => config.flags.filter((flag) => flags & flag.value).map((flag) => flag.label).join(", ");
   const read = rowReader(track.columns);
   const points = track.points.map(read);
   const drawable = (p) => p.lat !== null && p.lon !== null && Math.abs(p.lat) <= 90 && Math.abs(p.lon) <= 180
@@ -369,14 +379,14 @@ async function startTrack(container, config, track, state) {
     const marker = L.circleMarker([point.lat, point.lon], {
       className: "track-flagged", radius: 5, color: "#e03131", weight: 2, fillColor: "#ffffff", fillOpacity: 1, dashArray: "2 2",
     });
-    marker.bindPopup(() => trackPointPopup(point, text, formatTime, flagNames));
+    marker.bindPopup(() => trackPointPopup(point, config, formatTime));
     group.addLayer(marker);
   }
   for (const point of points.filter((p) => p.alarm && !p.flags && drawable(p))) {
     const marker = L.circleMarker([point.lat, point.lon], {
       className: "track-alarm", radius: 5, color: "#ffffff", weight: 1.5, fillColor: "#e03131", fillOpacity: 1,
     });
-    marker.bindPopup(() => trackPointPopup(point, text, formatTime, flagNames));
+    marker.bindPopup(() => trackPointPopup(point, config, formatTime));
     group.addLayer(marker);
   }
   for (const stop of track.stops) {

@@ -72,7 +72,8 @@ def live_config() -> dict:
         "refreshMs": REFRESH_SECONDS * 1000,
         "fullEvery": FULL_REFRESH_EVERY,
         "states": selectors.state_legend(),
-        "loads": {value: str(label) for value, label in LoadState.choices},
+        "loads": {LoadState.EMPTY: _("Empty"), LoadState.HALF: _("Half loaded"), LoadState.FULL: _("Fully loaded"),
+                  LoadState.UNKNOWN: _("Unknown")},
         "text": _common_text() | {
             "legendNote": _("Positions refresh every %(seconds)d seconds. Trucks that never reported are not shown.")
             % {"seconds": REFRESH_SECONDS},
