@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, OperationalError, connections, transaction
 
 from wastetrail.core.audit.services import audit_record
 from wastetrail.telemetry import plausibility
@@ -54,6 +54,7 @@ STAGING = "telemetry_position_staging"
 DEFAULT_PARTITION = f"{TABLE}_default"
 PARTITION_PREFIX = f"{TABLE}_p"
 PARTITIONS_AHEAD = 2  # days after today that get their own partition
+PARTITION_LOCK_TIMEOUT = "2s"
 _PARTITION_NAME = re.compile(rf"^{PARTITION_PREFIX}(\d{{8}})$")
 
 POSITION_COLUMNS = ("vehicle_id", "device_time", "received_at", "lat_e6", "lon_e6", "altitude_m", "speed_dkmh",
@@ -239,8 +240,11 @@ def _move_sql() -> str:
     # Empties the staging table as it moves the rows, so that two batches in one outer
     # transaction (tests) do not see each other's rows.
     columns = ", ".join(POSITION_COLUMNS)
+    # In key order: two batches inserting the same keys (a resend through another gateway) then
+    # wait for each other in the same order instead of deadlocking.
     return (f"WITH moved AS (DELETE FROM {STAGING} RETURNING {columns}) "
-            f"INSERT INTO {TABLE} ({columns}) SELECT {columns} FROM moved ON CONFLICT DO NOTHING")
+            f"INSERT INTO {TABLE} ({columns}) SELECT {columns} FROM moved ORDER BY vehicle_id, device_time "
+            "ON CONFLICT DO NOTHING")
 
 
 @cache
@@ -263,7 +267,8 @@ def _live_upsert_sql(vendor: str) -> str:
              f"{table}.last_frame_at THEN excluded.last_frame_at ELSE {table}.last_frame_at END")
     if vendor == "postgresql":
         source = (f"WITH moved AS (DELETE FROM {LIVE_STAGING} RETURNING {columns}) "
-                  f"INSERT INTO {table} ({columns}, online) SELECT {columns}, FALSE FROM moved")
+                  # Rows locked in vehicle order, whichever batch comes first: no deadlock between writers.
+                  f"INSERT INTO {table} ({columns}, online) SELECT {columns}, FALSE FROM moved ORDER BY vehicle_id")
     else:
         source = f"INSERT INTO {table} ({columns}, online) VALUES ({', '.join(['%s'] * len(LIVE_COLUMNS))}, FALSE)"
     # A new row starts offline: online is the gateway's to say (live.vehicle_online).
@@ -359,12 +364,21 @@ def partitions_ensure(*, days: Iterable[dt.date], today: dt.date | None = None) 
     if wanted <= _partitions_known:
         return []
     created = []
-    with transaction.atomic(using=db.alias), db.cursor() as cursor:
-        missing = sorted(wanted - partitions_existing(db).keys())
-        for day in missing:
-            _partition_create(db, cursor, day)
-            created.append(day)
-        transaction.on_commit(lambda: _partitions_known.update(wanted), using=db.alias)
+    try:
+        with transaction.atomic(using=db.alias), db.cursor() as cursor:
+            # Creating a partition locks the whole table for a moment; behind a long read (a page's
+            # report), give up rather than stall every writer: the rows go to the default partition
+            # meanwhile, and a later batch creates the partition and moves them (_partition_create).
+            cursor.execute(f"SET LOCAL lock_timeout = '{PARTITION_LOCK_TIMEOUT}'")
+            for day in sorted(wanted - partitions_existing(db).keys()):
+                _partition_create(db, cursor, day)
+                created.append(day)
+            transaction.on_commit(lambda: _partitions_known.update(wanted), using=db.alias)
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        logger.warning("position partitions not created this time (table busy): %s", exc)
+        return []
     if created:
         logger.info("position partitions created: %s", ", ".join(f"{d:%Y-%m-%d}" for d in created))
     return created

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import psycopg
 import pytest
 from django.db import DatabaseError, connection
 
@@ -377,3 +378,25 @@ def test_postgresql_a_partition_is_created_once(truck):
     today = store.local_today()
     assert store.partitions_ensure(days=[today], today=today) == [today, today + dt.timedelta(days=1)]
     assert store.partitions_ensure(days=[today], today=today) == []
+
+
+@pytest.mark.postgres
+def test_postgresql_a_busy_table_delays_the_partition_but_not_the_positions(truck):
+    """A long read holds the table: creating a partition would stall every writer behind it. The
+    store gives up after a moment, the rows go to the default partition, and a later batch creates
+    the day's partition and moves them there."""
+    day_start = store.day_bounds(store.local_today() - dt.timedelta(days=5))[0]
+    settings_dict = connection.settings_dict
+    reader = psycopg.connect(dbname=settings_dict["NAME"], user=settings_dict["USER"], host=settings_dict["HOST"],
+                             port=settings_dict["PORT"] or 5432, password=settings_dict["PASSWORD"])
+    try:
+        reader.execute("SELECT count(*) FROM telemetry_position")  # holds its lock until the transaction ends
+        first = position(truck.id, day_start + dt.timedelta(hours=1), received_at=now())
+        assert write_positions([first]).stored == 1
+        assert partition_of(truck.id, first.device_time) == store.DEFAULT_PARTITION
+    finally:
+        reader.close()
+    second = position(truck.id, day_start + dt.timedelta(hours=2), received_at=now())
+    assert write_positions([second]).stored == 1
+    assert partition_of(truck.id, first.device_time) == partition_of(truck.id, second.device_time) == (
+        store.partition_name(store.local_today() - dt.timedelta(days=5)))
