@@ -31,10 +31,11 @@ import datetime as dt
 import json
 import logging
 import re
+import time
 import zoneinfo
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 
 from django.conf import settings
@@ -55,6 +56,7 @@ DEFAULT_PARTITION = f"{TABLE}_default"
 PARTITION_PREFIX = f"{TABLE}_p"
 PARTITIONS_AHEAD = 2  # days after today that get their own partition
 PARTITION_LOCK_TIMEOUT = "2s"
+PARTITION_RETRY_AFTER = 60  # seconds, after the table was too busy to add a partition
 _PARTITION_NAME = re.compile(rf"^{PARTITION_PREFIX}(\d{{8}})$")
 
 POSITION_COLUMNS = ("vehicle_id", "device_time", "received_at", "lat_e6", "lon_e6", "altitude_m", "speed_dkmh",
@@ -78,6 +80,11 @@ def write_positions(records: Sequence[PositionRecord]) -> WriteResult:
     """Store a batch of positions durably and update the vehicles' live state, in one transaction."""
     if not records:
         return WriteResult()
+    for r in records:
+        # A naive time would be read in some server's zone and miss its own resend: a caller's bug.
+        if r.device_time.tzinfo is None or r.received_at.tzinfo is None:
+            raise ValueError(f"position of vehicle {r.vehicle_id}: device_time and received_at must be aware "
+                             f"(UTC), got {r.device_time!r} and {r.received_at!r}")
     db = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy that looks it up on each use
     zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
     if db.vendor == "postgresql":
@@ -337,7 +344,13 @@ def local_today() -> dt.date:
 # Days known to have a partition in this process. Filled only after a commit: a partition created
 # in a transaction that rolls back is gone. A stale entry (pruned since) is harmless: the rows of
 # that day then go to the default partition.
-_partitions_known: set[dt.date] = set()
+@dataclass
+class _PartitionMemory:
+    known: set[dt.date] = field(default_factory=set)
+    busy_until: float = 0.0  # time.monotonic() before which no partition is tried again
+
+
+_partitions = _PartitionMemory()
 
 
 def partitions_existing(db=None) -> dict[dt.date, str]:
@@ -361,7 +374,7 @@ def partitions_ensure(*, days: Iterable[dt.date], today: dt.date | None = None) 
     today = today or local_today()
     first, last = partition_window(today)
     wanted = {d for d in days if first <= d <= last} | {today + dt.timedelta(days=1)}
-    if wanted <= _partitions_known:
+    if wanted <= _partitions.known or time.monotonic() < _partitions.busy_until:
         return []
     created = []
     try:
@@ -373,11 +386,13 @@ def partitions_ensure(*, days: Iterable[dt.date], today: dt.date | None = None) 
             for day in sorted(wanted - partitions_existing(db).keys()):
                 _partition_create(db, cursor, day)
                 created.append(day)
-            transaction.on_commit(lambda: _partitions_known.update(wanted), using=db.alias)
+            transaction.on_commit(lambda: _partitions.known.update(wanted), using=db.alias)
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) != "55P03":  # lock_not_available
             raise
-        logger.warning("position partitions not created this time (table busy): %s", exc)
+        _partitions.busy_until = time.monotonic() + PARTITION_RETRY_AFTER  # not one 2 s wait per batch
+        logger.warning("position partitions not created (table busy), next try in %d s: %s",
+                       PARTITION_RETRY_AFTER, exc)
         return []
     if created:
         logger.info("position partitions created: %s", ", ".join(f"{d:%Y-%m-%d}" for d in created))
@@ -408,8 +423,9 @@ def _partition_create(db, cursor, day: dt.date) -> None:
 
 
 def forget_partitions() -> None:
-    """Tests, and prune: the next write asks the database again."""
-    _partitions_known.clear()
+    """Tests, and prune: the next write asks the database again (and tries at once if it was busy)."""
+    _partitions.known.clear()
+    _partitions.busy_until = 0.0
 
 
 # --- retention ---------------------------------------------------------------------------------

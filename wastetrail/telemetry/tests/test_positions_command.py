@@ -156,8 +156,8 @@ def test_postgresql_a_writer_that_still_believes_in_a_dropped_partition_loses_no
     day are routed to the default partition."""
     run("prune", "--days", "10")
     dropped = store.local_today() - dt.timedelta(days=11)
-    monkeypatch.setattr(store, "_partitions_known", {dropped, store.local_today(),
-                                                     store.local_today() + dt.timedelta(days=1)})
+    monkeypatch.setattr(store._partitions, "known", {dropped, store.local_today(),
+                                                      store.local_today() + dt.timedelta(days=1)})
     late = store.day_bounds(dropped)[0] + dt.timedelta(hours=2)
     assert write_positions([position(history.id, late, received_at=now())]).stored == 1
     with connection.cursor() as cursor:

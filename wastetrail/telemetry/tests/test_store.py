@@ -115,6 +115,14 @@ def test_positions_of_a_vehicle_not_in_the_registry_are_rejected_and_the_rest_of
     assert str(missing) in caplog.text
 
 
+def test_a_naive_time_is_refused_with_a_clear_message_and_nothing_is_stored(truck):
+    t = now() - dt.timedelta(minutes=1)
+    naive = position(truck.id, t)._replace(device_time=t.replace(tzinfo=None))
+    with pytest.raises(ValueError, match="must be aware"):
+        write_positions([position(truck.id, t - dt.timedelta(seconds=1)), naive])
+    assert stored(truck) == []
+
+
 def test_a_batch_that_fails_stores_nothing_and_moves_no_live_state(truck):
     """One transaction per batch: a value no column can hold fails the whole batch, rows written
     before it included (SQLite's executemany has inserted the first row when the second fails)."""
@@ -381,22 +389,27 @@ def test_postgresql_a_partition_is_created_once(truck):
 
 
 @pytest.mark.postgres
-def test_postgresql_a_busy_table_delays_the_partition_but_not_the_positions(truck):
+def test_postgresql_a_busy_table_delays_the_partition_but_not_the_positions(truck, caplog):
     """A long read holds the table: creating a partition would stall every writer behind it. The
-    store gives up after a moment, the rows go to the default partition, and a later batch creates
-    the day's partition and moves them there."""
+    store gives up after a moment and does not try again for a while (one wait, not one per
+    batch); the rows go to the default partition, and a later batch creates the day's partition
+    and moves them there."""
     day_start = store.day_bounds(store.local_today() - dt.timedelta(days=5))[0]
     settings_dict = connection.settings_dict
     reader = psycopg.connect(dbname=settings_dict["NAME"], user=settings_dict["USER"], host=settings_dict["HOST"],
                              port=settings_dict["PORT"] or 5432, password=settings_dict["PASSWORD"])
+    busy = [position(truck.id, day_start + dt.timedelta(hours=h), received_at=now()) for h in (1, 2)]
     try:
         reader.execute("SELECT count(*) FROM telemetry_position")  # holds its lock until the transaction ends
-        first = position(truck.id, day_start + dt.timedelta(hours=1), received_at=now())
-        assert write_positions([first]).stored == 1
-        assert partition_of(truck.id, first.device_time) == store.DEFAULT_PARTITION
+        for record in busy:
+            assert write_positions([record]).stored == 1
+            assert partition_of(truck.id, record.device_time) == store.DEFAULT_PARTITION
     finally:
         reader.close()
-    second = position(truck.id, day_start + dt.timedelta(hours=2), received_at=now())
-    assert write_positions([second]).stored == 1
-    assert partition_of(truck.id, first.device_time) == partition_of(truck.id, second.device_time) == (
-        store.partition_name(store.local_today() - dt.timedelta(days=5)))
+    assert caplog.text.count("position partitions not created (table busy)") == 1
+
+    store.forget_partitions()  # as when the back-off has passed
+    later = position(truck.id, day_start + dt.timedelta(hours=3), received_at=now())
+    assert write_positions([later]).stored == 1
+    day = store.partition_name(store.local_today() - dt.timedelta(days=5))
+    assert {partition_of(truck.id, r.device_time) for r in [*busy, later]} == {day}
