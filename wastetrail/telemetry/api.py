@@ -3,7 +3,9 @@ terminals' connection status. Read-only; scoped by the acting user (telemetry.po
 
 ``GET /live`` is what the live map polls every few seconds: a compact answer (each truck an array,
 the column names once, company names once) and a ``cursor``; sending it back as ``since`` returns
-only the trucks whose state may have changed since.
+only the trucks whose state may have changed since. It and the track are gzipped when the client
+accepts it (2,000 trucks: about 250 KB, 47 KB gzipped); neither carries a secret a compression
+side channel could reveal.
 """
 
 import datetime as dt
@@ -12,7 +14,9 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
+from django.views.decorators.gzip import gzip_page
 from ninja import Field, Query, Router, Schema
+from ninja.decorators import decorate_view
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from wastetrail.api import request_actor
@@ -162,6 +166,7 @@ TO_QUERY = Query(None, alias="to", description="End (exclusive), at most 7 days 
 
 # --- operations -----------------------------------------------------------------------------
 @router.get("/live", response=LiveOut, url_name="telemetry-live")
+@decorate_view(gzip_page)
 def live(request: HttpRequest, since: str | None = None):
     """The trucks you may see (regulators: all; a transport company: its fleet; a construction unit
     or site: the trucks carrying its open manifests). Trucks that never reported are left out."""
@@ -199,6 +204,7 @@ def _utc(moment: dt.datetime | None) -> str | None:
 
 
 @router.get("/vehicles/{vehicle_id}/track", response=TrackOut, by_alias=True, url_name="telemetry-vehicle-track")
+@decorate_view(gzip_page)
 def vehicle_track(request: HttpRequest, vehicle_id: int, start: dt.datetime | None = FROM_QUERY,
                   end: dt.datetime | None = TO_QUERY):
     """Positions with from <= device time < to, oldest first: at most 7 days, at most 5,000 points

@@ -4,6 +4,8 @@ track, the terminal list. Read-only, scoped by the caller, constant query counts
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import json
 
 import pytest
 from django.db import connection
@@ -110,6 +112,13 @@ def test_live_since_the_cursor_returns_only_what_changed(client, cast, fleets, t
     assert list(rows(changed)) == [fleet.mine[1].pk]
     assert rows(changed)[fleet.mine[1].pk]["state"] == "moving"
     assert changed["cursor"] >= first["cursor"]
+
+
+def test_live_is_gzipped_for_a_client_that_accepts_it(client, cast, fleets, token_for):  # noqa: F811
+    fleets(mine=20, theirs=0)
+    response = client.get(f"{BASE}/live", HTTP_ACCEPT_ENCODING="gzip", **token_for("reg_officer"))
+    assert response.status_code == 200 and response["Content-Encoding"] == "gzip"
+    assert len(json.loads(gzip.decompress(response.content))["vehicles"]) == 20
 
 
 def test_a_bad_cursor_is_a_422_naming_since(client, cast, token_for):  # noqa: F811
