@@ -20,6 +20,9 @@ class TruckSource:
     def __init__(self, truck: Truck) -> None:
         self.truck = truck
 
+    def first_report(self, moment: float) -> float:
+        return moment
+
     def advance_to(self, moment: float) -> TruckState:
         return self.truck.advance_to(moment)
 

@@ -152,6 +152,8 @@ class FleetStats:
 class Source(Protocol):
     """What a terminal reports from: a simulated truck or a replayed trajectory."""
 
+    def first_report(self, moment: float) -> float | None: ...
+
     def advance_to(self, moment: float) -> TruckState | None: ...
 
     def next_report(self, last: float, state: TruckState, config: ClientConfig) -> float | None: ...
@@ -244,7 +246,10 @@ class Terminal:
             await asyncio.wait_for(self._first_ready.wait(), self.config.connect_timeout_s)
         except TimeoutError:
             pass
-        moment = float(math.ceil(self.clock.now()))
+        moment = self.source.first_report(float(math.ceil(self.clock.now())))
+        if moment is None:
+            return
+        await asyncio.sleep(self.clock.delay_until(moment))
         while True:
             state = self.source.advance_to(moment)
             if state is None:

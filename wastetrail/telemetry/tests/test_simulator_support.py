@@ -126,6 +126,9 @@ class ScriptedSource:
         self.start: float | None = None
         self.states: list[TruckState] = []
 
+    def first_report(self, moment: float) -> float:
+        return moment
+
     def advance_to(self, moment: float) -> TruckState | None:
         if self.start is None:
             self.start = moment
