@@ -148,6 +148,7 @@ def track_page(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "title": _("Track of %(plate)s") % {"plate": vehicle["plate"]}, "vehicle": vehicle, "form": form,
         "show_registry_link": not policy.track_from_manifest_only(actor, vehicle["company_id"]),
+        "max_days": selectors.TRACK_MAX_PERIOD.days,
     }
     if not form.is_valid():
         return render(request, "telemetry/track.html", context, status=400)
@@ -182,16 +183,21 @@ def terminal_status_page(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     form = TerminalFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    order = filters.get("order") or selectors.TerminalOrder.LAST_FRAME_DESC
     terminals = selectors.terminal_status_list(
-        actor=actor, connection=filters.get("connection") or None, search=filters.get("q", ""),
-        order=filters.get("order") or selectors.TerminalOrder.LAST_FRAME_DESC,
-    )
+        actor=actor, connection=filters.get("connection") or None, search=filters.get("q", ""), order=order)
     page = Paginator(terminals, TERMINAL_PAGE_SIZE).get_page(request.GET.get("page"))
     labels = dict(selectors.Connection.choices)
     for terminal in page:
         terminal.connection_label = labels.get(terminal.connection, "")
     query = request.GET.copy()
     query.pop("page", None)
+    query_without_order = query.copy()
+    query_without_order.pop("order", None)
+    # The "last frame" header flips the order: newest first, oldest first (silent terminals).
+    other_order = (selectors.TerminalOrder.LAST_FRAME_DESC if order == selectors.TerminalOrder.LAST_FRAME_ASC
+                   else selectors.TerminalOrder.LAST_FRAME_ASC)
     return render(request, "telemetry/terminals.html", {
         "title": _("Terminal status"), "form": form, "page": page, "query": query.urlencode(),
+        "query_without_order": query_without_order.urlencode(), "order": order, "other_order": other_order.value,
     })

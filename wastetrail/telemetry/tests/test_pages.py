@@ -190,6 +190,8 @@ def test_the_terminal_status_page_lists_filters_and_sorts(login, fleets):  # noq
     assert order == [online.pk, offline.pk, never.pk]  # last frame, newest first; never-connected last
     assert fleet.theirs[0].terminal.phone not in html
     assert "10.1.2.3:40000" in html and "unreadable frame" in html
+    assert f'href="{reverse("vehicle-track", args=[fleet.mine[0].pk])}"' in html  # the plate opens its track
+    assert 'data-testid="sort-last-frame"' in html and "order=last_frame" in html
     oldest_first = client.get(reverse("terminal-status"), {"order": "last_frame"}).content.decode()
     assert [int(pk) for pk in re.findall(r'data-terminal-id="(\d+)"', oldest_first)][:2] == [offline.pk, online.pk]
     only_never = client.get(reverse("terminal-status"), {"connection": "never"}).content.decode()
