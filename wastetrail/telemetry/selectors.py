@@ -30,17 +30,13 @@ from wastetrail.accounts.policy import Actor
 from wastetrail.core.errors import NotFound
 from wastetrail.manifests.models import ManifestStatus
 from wastetrail.registry.models import Terminal, Vehicle
-from wastetrail.telemetry import policy
+from wastetrail.telemetry import live, policy
 from wastetrail.telemetry.models import LoadState, Position, VehicleLiveState
 from wastetrail.telemetry.records import PositionFlag
 
 UTC = dt.UTC
 
 # --- states and labels ----------------------------------------------------------------------
-# A terminal the gateway still calls online but that has sent nothing for this long is shown
-# offline: the gateway may have stopped without recording the disconnects. JT/T 808 terminals send
-# a heartbeat every minute or so by default.
-OFFLINE_AFTER = dt.timedelta(minutes=10)
 # Below this a GNSS speed is the jitter of a standing truck (1/10 km/h, as the protocol counts).
 MOVING_MIN_DKMH = 30
 
@@ -64,7 +60,7 @@ STATE_COLOURS = {
     TruckState.STOPPED: "#1c7ed6",
 }
 STATE_HELP = {
-    TruckState.OFFLINE: gettext_lazy("Not connected, or silent for over 10 minutes"),
+    TruckState.OFFLINE: gettext_lazy("Not connected, or silent for over %(minutes)d minutes"),
     TruckState.ALARM: gettext_lazy("The terminal reports an alarm, or its last position was flagged as doubtful"),
     TruckState.LOADED: gettext_lazy("The load sensor says loaded, or (without a sensor) an open manifest has departed"),
     TruckState.MOVING: gettext_lazy("Online, faster than 3 km/h"),
@@ -100,7 +96,9 @@ FLAG_NAMES = {
 
 def state_legend() -> list[dict[str, str]]:
     """Each state's label (in the request's language), colour and meaning: the live map's legend."""
-    return [{"value": value, "label": str(label), "colour": STATE_COLOURS[value], "help": str(STATE_HELP[value])}
+    minutes = {"minutes": round(live.offline_after().total_seconds() / 60)}
+    return [{"value": value, "label": str(label), "colour": STATE_COLOURS[value],
+             "help": str(STATE_HELP[value]) % minutes if value == TruckState.OFFLINE else str(STATE_HELP[value])}
             for value, label in TruckState.choices]
 
 
@@ -112,14 +110,11 @@ def flag_names(flags: int) -> list[str]:
     return [str(label) for flag, label in FLAG_NAMES.items() if flags & flag]
 
 
-def is_online(*, online: bool, last_frame_at: dt.datetime | None, now: dt.datetime) -> bool:
-    return bool(online) and last_frame_at is not None and now - last_frame_at <= OFFLINE_AFTER
-
-
 def truck_state(*, online: bool, last_frame_at: dt.datetime | None, speed_dkmh: int | None, load: str,
                 alarm: int, flags: int, carrying: bool, now: dt.datetime) -> str:
-    """The live map's colour for a truck (see TruckState for the order)."""
-    if not is_online(online=online, last_frame_at=last_frame_at, now=now):
+    """The live map's colour for a truck (see TruckState for the order). Online is live.is_online:
+    connected, and heard from within VEHICLE_OFFLINE_AFTER."""
+    if not live.is_online(online=online, last_frame_at=last_frame_at, now=now):
         return TruckState.OFFLINE
     if alarm or flags:
         return TruckState.ALARM
@@ -178,15 +173,15 @@ def _degrees(value: int | None) -> float | None:
 
 
 def _live_truck(vehicle_id: int, plate: str, company_id: int, manifest_id: int | None, manifest_number: str | None,
-                manifest_status: str | None, live: Sequence[Any], now: dt.datetime) -> LiveTruck:
-    lat_e6, lon_e6, device_time, speed, heading, online, last_frame_at, acc, load, cover, lift, alarm, flags = live
+                manifest_status: str | None, columns: Sequence[Any], now: dt.datetime) -> LiveTruck:
+    lat_e6, lon_e6, device_time, speed, heading, online, last_frame_at, acc, load, cover, lift, alarm, flags = columns
     load = load or LoadState.UNKNOWN
     state = truck_state(online=online, last_frame_at=last_frame_at, speed_dkmh=speed, load=load, alarm=alarm or 0,
                         flags=flags or 0, carrying=manifest_status == ManifestStatus.DEPARTED, now=now)
     return LiveTruck(
         id=vehicle_id, plate=plate, company=company_id, lat=_degrees(lat_e6), lon=_degrees(lon_e6),
         time=epoch_seconds(device_time), speed=None if speed is None else round(speed / 10, 1), heading=heading,
-        state=state, online=is_online(online=online, last_frame_at=last_frame_at, now=now),
+        state=state, online=live.is_online(online=online, last_frame_at=last_frame_at, now=now),
         last_frame=epoch_seconds(last_frame_at), acc=acc, load=load, cover=cover, lift=lift, alarm=alarm or 0,
         flags=flags or 0, manifest_id=manifest_id, manifest_number=manifest_number,
     )
@@ -223,26 +218,26 @@ def parse_cursor(value: str) -> dt.datetime:
 
 def live_trucks(*, actor: Actor, since: dt.datetime | None = None, now: dt.datetime | None = None) -> LiveAnswer:
     """The trucks the actor may see that have a live state; with ``since`` only those whose state
-    may have changed after it (a new frame, an online change, or going silent: see OFFLINE_AFTER).
+    may have changed after it (a new frame, an online change, or going silent: live.offline_after).
     One query. Trucks that never reported are not on the map."""
     now = now or timezone.now()
     full = since is None or now - since > CURSOR_MAX_AGE
     qs = VehicleLiveState.objects.annotate(**{policy.OPEN_MANIFEST: _open_manifest("vehicle__manifests")})
     qs = _scoped(qs, policy.live_visibility(actor))
     if not full:
-        after = since - CURSOR_OVERLAP
+        after, silence = since - CURSOR_OVERLAP, live.offline_after()
         qs = qs.filter(Q(last_frame_at__gt=after) | Q(online_changed_at__gt=after)
                        # went silent since the last answer: now shown offline
-                       | Q(last_frame_at__gt=after - OFFLINE_AFTER, last_frame_at__lte=now - OFFLINE_AFTER))
+                       | Q(last_frame_at__gt=after - silence, last_frame_at__lte=now - silence))
     rows = qs.order_by("vehicle_id").values_list(
         "vehicle_id", "vehicle__plate", "vehicle__company_id", "vehicle__company__name",
         f"{policy.OPEN_MANIFEST}__id", f"{policy.OPEN_MANIFEST}__number", f"{policy.OPEN_MANIFEST}__status",
         *_LIVE_COLUMNS,
     )
     trucks, companies = [], {}
-    for vehicle_id, plate, company_id, company_name, manifest_id, number, status, *live in rows:
+    for vehicle_id, plate, company_id, company_name, manifest_id, number, status, *columns in rows:
         companies[company_id] = company_name
-        trucks.append(_live_truck(vehicle_id, plate, company_id, manifest_id, number, status, live, now))
+        trucks.append(_live_truck(vehicle_id, plate, company_id, manifest_id, number, status, columns, now))
     return LiveAnswer(trucks=trucks, companies=companies, cursor=cursor_for(now), full=full)
 
 
@@ -266,8 +261,8 @@ def vehicle_live(*, actor: Actor, vehicle_id: Any, now: dt.datetime | None = Non
         ).get(pk=vehicle_id)
     except (Vehicle.DoesNotExist, ValueError, TypeError):
         raise NotFound from None
-    pk, plate, company_id, company_name, manifest_id, number, status, live_id, *live = row
-    return VehicleLive(truck=_live_truck(pk, plate, company_id, manifest_id, number, status, live, now),
+    pk, plate, company_id, company_name, manifest_id, number, status, live_id, *columns = row
+    return VehicleLive(truck=_live_truck(pk, plate, company_id, manifest_id, number, status, columns, now),
                        company_name=company_name, has_reported=live_id is not None)
 
 

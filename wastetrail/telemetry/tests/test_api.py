@@ -13,9 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from wastetrail.registry.tests.conftest import token_for  # noqa: F401 - a fixture
+from wastetrail.telemetry.live import offline_after
 from wastetrail.telemetry.models import LoadState, Position, VehicleLiveState
 from wastetrail.telemetry.records import PositionFlag
-from wastetrail.telemetry.selectors import OFFLINE_AFTER, STATE_COLOURS, TruckState
+from wastetrail.telemetry.selectors import STATE_COLOURS, TruckState
 from wastetrail.telemetry.tests.test_pages_support import (  # noqa: F401 - fixtures
     categories,
     departed,
@@ -81,7 +82,7 @@ def test_live_gives_each_truck_its_state_and_the_legend_its_colours(client, cast
     moving, offline, silent, flagged, loaded = fleet.mine
     seed_live(moving, speed_dkmh=420)
     seed_live(offline, online=False)
-    seed_live(silent, last_frame_at=timezone.now() - OFFLINE_AFTER - dt.timedelta(minutes=1))
+    seed_live(silent, last_frame_at=timezone.now() - offline_after() - dt.timedelta(minutes=1))
     seed_live(flagged, flags=int(PositionFlag.IMPOSSIBLE_JUMP), speed_dkmh=420)
     seed_live(loaded, load=LoadState.FULL, speed_dkmh=420, cover_open=False, body_lifted=False)
     body = get(client, f"{BASE}/live", token_for("reg_officer"))

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from wastetrail.telemetry import selectors
+from wastetrail.telemetry.live import offline_after
 from wastetrail.telemetry.models import LoadState
 from wastetrail.telemetry.records import PositionFlag
 from wastetrail.telemetry.selectors import TrackPoint, TruckState, truck_state
@@ -40,8 +41,8 @@ def test_a_truck_the_gateway_calls_offline_is_offline_whatever_else_it_reports()
 
 
 def test_a_truck_silent_for_longer_than_the_offline_delay_is_offline_even_if_marked_online():
-    assert state(last_frame_at=NOW - selectors.OFFLINE_AFTER) == TruckState.STOPPED
-    assert state(last_frame_at=NOW - selectors.OFFLINE_AFTER - dt.timedelta(seconds=1)) == TruckState.OFFLINE
+    assert state(last_frame_at=NOW - offline_after()) == TruckState.STOPPED
+    assert state(last_frame_at=NOW - offline_after() - dt.timedelta(seconds=1)) == TruckState.OFFLINE
     assert state(last_frame_at=None) == TruckState.OFFLINE
 
 
@@ -95,11 +96,11 @@ def test_since_a_cursor_only_trucks_with_a_new_frame_an_online_change_or_gone_si
     fleet = fleets(mine=4, theirs=0)
     now = timezone.now()
     quiet, reporting, disconnected, silent = fleet.mine
-    old = now - dt.timedelta(minutes=5)
+    old = now - dt.timedelta(minutes=2)
     seed_live(quiet, last_frame_at=old)
     seed_live(reporting, last_frame_at=old)
     seed_live(disconnected, last_frame_at=old)
-    seed_live(silent, last_frame_at=now - selectors.OFFLINE_AFTER + dt.timedelta(seconds=30))
+    seed_live(silent, last_frame_at=now - offline_after() + dt.timedelta(seconds=30))
     regulator = cast.actor("reg_officer")
     first = selectors.live_trucks(actor=regulator, now=now)
     since = selectors.parse_cursor(first.cursor)
