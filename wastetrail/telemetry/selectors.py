@@ -28,7 +28,6 @@ from django.utils.translation import gettext_lazy
 
 from wastetrail.accounts.policy import Actor
 from wastetrail.core.errors import NotFound
-from wastetrail.manifests.models import ManifestStatus
 from wastetrail.registry.models import Terminal, Vehicle
 from wastetrail.telemetry import live, policy
 from wastetrail.telemetry.models import LoadState, Position, VehicleLiveState
@@ -177,7 +176,7 @@ def _live_truck(vehicle_id: int, plate: str, company_id: int, manifest_id: int |
     lat_e6, lon_e6, device_time, speed, heading, online, last_frame_at, acc, load, cover, lift, alarm, flags = columns
     load = load or LoadState.UNKNOWN
     state = truck_state(online=online, last_frame_at=last_frame_at, speed_dkmh=speed, load=load, alarm=alarm or 0,
-                        flags=flags or 0, carrying=manifest_status == ManifestStatus.DEPARTED, now=now)
+                        flags=flags or 0, carrying=manifest_status in policy.OPEN_MANIFEST_STATUSES, now=now)
     return LiveTruck(
         id=vehicle_id, plate=plate, company=company_id, lat=_degrees(lat_e6), lon=_degrees(lon_e6),
         time=epoch_seconds(device_time), speed=None if speed is None else round(speed / 10, 1), heading=heading,

@@ -92,6 +92,7 @@ def test_the_construction_unit_and_the_site_see_the_truck_carrying_their_open_ma
     site = cast.actor("site_operator")
     arrived = manifest_services.manifest_arrive(actor=site, manifest=manifest, now=now + dt.timedelta(hours=1))
     assert visible(cast.actor("construction_staff")) == {truck}  # at the gate, not yet weighed
+    assert selectors.vehicle_live(actor=site, vehicle_id=truck).truck.state == selectors.TruckState.LOADED
     manifest_services.manifest_receive(actor=site, manifest=arrived, outcome=ManifestStatus.ACCEPTED, volume_m3="12",
                                        now=now + dt.timedelta(hours=1, minutes=5))
     assert visible(cast.actor("construction_staff")) == set()
