@@ -241,14 +241,14 @@ class Terminal:
 
     # --- producer -----------------------------------------------------------------------------
     async def _produce(self) -> None:
+        moment = self.source.first_report(float(math.ceil(self.clock.now())))
+        if moment is None:
+            return
         # Like a terminal after power-up: log in first, then report (buffering if that takes long).
         try:
             await asyncio.wait_for(self._first_ready.wait(), self.config.connect_timeout_s)
         except TimeoutError:
             pass
-        moment = self.source.first_report(float(math.ceil(self.clock.now())))
-        if moment is None:
-            return
         await asyncio.sleep(self.clock.delay_until(moment))
         while True:
             state = self.source.advance_to(moment)

@@ -86,8 +86,10 @@ class Command(BaseCommand):
         except FleetError as error:
             raise CommandError(str(error)) from None
         if options["terminals"] > len(fleet.trucks):
-            raise CommandError(f"--terminals {options['terminals']}: only {len(fleet.trucks)} vehicles have a "
-                               f"terminal; ask for at most {len(fleet.trucks)}")
+            # `wastetrail run --simulate 150` means "the whole demo fleet", a few of whose trucks lack a terminal.
+            self._report(f"only {len(fleet.trucks)} vehicles have a terminal: simulating those "
+                         f"(--terminals {options['terminals']})")
+            options["terminals"] = len(fleet.trucks)
         port = options["port"] if options["port"] is not None else settings.JT808_PORT
         if options["load"]:
             self._load(options, fleet, port)
