@@ -5,7 +5,7 @@ The contract is docs/decisions/0004-telemetry-layout.md. Typical receive path::
     splitter = FrameSplitter(max_frame=4096, max_junk=4096)
     for raw in splitter.feed(data):
         frame = parse_frame(raw)            # FrameError only when no header can be read
-        if frame.header.packet: ...         # Reassembler
+        body = reassembler.add(frame.header, frame.body, now)   # sub-packages; None until complete
         body = decode_body(frame.header, frame.body)   # BodyError when the body does not fit
         writer.write(general_reply(frame.header, RESULT_OK, next_serial))
 """
@@ -28,6 +28,7 @@ from .framing import (
     unescape,
     wire,
 )
+from .jsonview import body_json, decode_wire_hex, header_json
 from .location import (
     STATUS_ACC,
     STATUS_FIXED,
@@ -72,6 +73,7 @@ from .messages import (
     SetParameters,
     TakePhoto,
     TemporaryTracking,
+    TerminalControl,
     TerminalResponse,
     TextMessage,
     decode_body,
@@ -79,6 +81,7 @@ from .messages import (
     msg_id_of,
 )
 from .profiles import Profile
+from .reassembly import Pending, Reassembler
 from .replies import (
     encode_message,
     encode_message_packets,
@@ -94,9 +97,10 @@ __all__ = [
     "RESULT_MESSAGE_ERROR", "RESULT_OK", "RESULT_UNSUPPORTED", "STATUS_ACC", "STATUS_FIXED", "STATUS_SOUTH",
     "STATUS_WEST", "Authentication", "BodyError", "CodecError", "DownlinkPassthrough", "Frame", "FrameError",
     "FrameSplitter", "Header", "Heartbeat", "Location", "LocationBatch", "LocationQueryReply", "Logout", "MediaData",
-    "MediaEvent", "MediaResponse", "ParameterReply", "Passthrough", "PlatformResponse", "Profile", "QueryParameters",
-    "RawBody", "Register", "RegisterResponse", "ResendRequest", "SetParameters", "TakePhoto", "TemporaryTracking",
-    "TerminalResponse", "TextMessage", "checksum", "decode_body", "decode_location", "encode_body", "encode_frame",
+    "MediaEvent", "MediaResponse", "ParameterReply", "Passthrough", "Pending", "PlatformResponse", "Profile",
+    "QueryParameters", "RawBody", "Reassembler", "Register", "RegisterResponse", "ResendRequest", "SetParameters",
+    "TakePhoto", "TemporaryTracking", "TerminalControl", "TerminalResponse", "TextMessage", "body_json",
+    "decode_wire_hex", "header_json", "checksum", "decode_body", "decode_location", "encode_body", "encode_frame",
     "encode_message", "encode_message_packets", "encode_packets", "escape", "frame_bytes", "general_reply",
     "location_bytes", "make_location", "media_reply", "msg_id_of", "parse_frame", "phone_from_raw", "phone_to_raw",
     "profiles", "register_reply", "resend_request", "unescape", "wire",

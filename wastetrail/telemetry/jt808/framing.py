@@ -108,6 +108,14 @@ class FrameSplitter:
         return len(self._buf)
 
     def feed(self, data: bytes) -> list[bytes]:
+        # Fast path, the usual read: exactly one whole frame and nothing pending.
+        if (not self._buf and self._state == _OUTSIDE and len(data) > 2 and data[0] == DELIMITER
+                and data[-1] == DELIMITER and data.count(DELIMITER) == 2 and len(data) - 2 <= self.max_frame):
+            frame = data[1:-1]
+            if 0x7D in frame:
+                frame = unescape(frame)
+            self.frames += 1
+            return [bytes(frame)]
         buf = self._buf
         buf += data
         out: list[bytes] = []
@@ -180,6 +188,7 @@ class Frame(NamedTuple):
 
 
 _phones: dict[bytes, str] = {}
+_new = tuple.__new__
 
 
 def phone_from_raw(raw: bytes) -> str:
@@ -228,9 +237,11 @@ def parse_frame(frame: bytes) -> Frame:
         raise FrameError(f"frame of {len(frame)} bytes has a {size}-byte header and no checksum byte")
     body = frame[size:-1]
     body_length = attrs & _ATTR_LENGTH
-    header = Header(msg_id, version, phone_from_raw(phone_raw), phone_raw, serial,
-                    (attrs & _ATTR_ENCRYPTION) >> 10, packet, body_length, size)
-    return Frame(header, body, checksum(frame) == 0, len(body) == body_length)
+    phone = _phones.get(phone_raw) or phone_from_raw(phone_raw)
+    # tuple.__new__ skips the NamedTuples' generated __new__ (a Python call each, on the hot path)
+    header = _new(Header, (msg_id, version, phone, phone_raw, serial, (attrs & _ATTR_ENCRYPTION) >> 10, packet,
+                           body_length, size))
+    return _new(Frame, (header, body, checksum(frame) == 0, len(body) == body_length))
 
 
 # checksum(header+body+checksum) == 0 exactly when the checksum byte equals the XOR of the rest.

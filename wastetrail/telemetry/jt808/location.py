@@ -41,11 +41,15 @@ class Location(NamedTuple):
     altitude_m: int
     speed_dkmh: int  # 1/10 km/h
     heading: int
-    time_local: dt.datetime | None  # naive Beijing time (GMT+8) as sent; None when not a date
-    time_utc: dt.datetime | None  # the same instant, aware UTC
+    time_utc: dt.datetime | None  # aware UTC (the terminal sends Beijing time); None when not a date
     items: dict[int, bytes]  # additional items, raw, by id
     time_bcd: bytes = b"\x00" * 6  # the BCD[6] as sent (kept for a faithful re-encoding)
     trailing: bytes = b""  # bytes after the last whole item (a truncated item): kept, not an error
+
+    @property
+    def time_local(self) -> dt.datetime | None:
+        """The time as the terminal sent it: naive Beijing time (GMT+8)."""
+        return None if self.time_utc is None else (self.time_utc + _EIGHT_HOURS).replace(tzinfo=None)
 
     @property
     def acc_on(self) -> bool:
@@ -68,13 +72,8 @@ class Location(NamedTuple):
         return (profile or STANDARD).extras(self.items)
 
 
-def _time(raw: bytes) -> tuple[dt.datetime | None, dt.datetime | None]:
-    bcd = BCD_VALUE
-    try:
-        local = _datetime(2000 + bcd[raw[0]], bcd[raw[1]], bcd[raw[2]], bcd[raw[3]], bcd[raw[4]], bcd[raw[5]])
-    except (TypeError, ValueError):  # a nibble above 9 (None) or not a calendar date
-        return None, None
-    return local, local.replace(tzinfo=UTC) - _EIGHT_HOURS
+_new_location = tuple.__new__  # NamedTuple's generated __new__ costs a Python call per location
+_unpack_basic = BASIC.unpack_from
 
 
 def decode_location(body: bytes, offset: int = 0, end: int | None = None) -> Location:
@@ -82,28 +81,34 @@ def decode_location(body: bytes, offset: int = 0, end: int | None = None) -> Loc
     end of body). Raises BodyError when the basic block is truncated."""
     if end is None:
         end = len(body)
-    if offset < 0 or end - offset < BASIC_SIZE or end > len(body):
-        raise BodyError(f"location: {max(0, min(end, len(body)) - offset)} bytes, the basic block needs 28")
-    alarm, status, lat, lon, altitude, speed, heading, time_bcd = BASIC.unpack_from(body, offset)
-    if status & STATUS_SOUTH:
-        lat = -lat
-    if status & STATUS_WEST:
-        lon = -lon
-    local, utc = _time(time_bcd)
+    elif end > len(body):
+        raise BodyError(f"location: ends at byte {end}, past the {len(body)}-byte body")
+    if offset < 0 or end - offset < BASIC_SIZE:
+        raise BodyError(f"location: {max(0, end - offset)} bytes, the basic block needs 28")
+    alarm, status, lat, lon, altitude, speed, heading, time_bcd = _unpack_basic(body, offset)
+    if status & 0x0C:  # south / west
+        if status & STATUS_SOUTH:
+            lat = -lat
+        if status & STATUS_WEST:
+            lon = -lon
+    bcd = BCD_VALUE
+    try:
+        utc = _datetime(2000 + bcd[time_bcd[0]], bcd[time_bcd[1]], bcd[time_bcd[2]], bcd[time_bcd[3]],
+                        bcd[time_bcd[4]], bcd[time_bcd[5]], tzinfo=UTC) - _EIGHT_HOURS
+    except (TypeError, ValueError):  # a nibble above 9 (None) or not a calendar date
+        utc = None
     items: dict[int, bytes] = {}
     pos = offset + BASIC_SIZE
     trailing = b""
     while pos < end:
-        if pos + 2 > end:
-            trailing = body[pos:end]
-            break
-        item_end = pos + 2 + body[pos + 1]
-        if item_end > end:
+        item_end = pos + 2
+        if item_end > end or (item_end := item_end + body[pos + 1]) > end:
             trailing = body[pos:end]
             break
         items[body[pos]] = body[pos + 2:item_end]
         pos = item_end
-    return Location(alarm, status, lat, lon, altitude, speed, heading, local, utc, items, time_bcd, trailing)
+    return _new_location(Location, (alarm, status, lat, lon, altitude, speed, heading, utc, items, time_bcd,
+                                    trailing))
 
 
 def location_bytes(location: Location) -> bytes:
@@ -119,12 +124,7 @@ def location_bytes(location: Location) -> bytes:
         status |= STATUS_WEST
     elif lon > 0:
         status &= ~STATUS_WEST
-    if location.time_local is not None:
-        time_bcd = bcd_time_bytes(location.time_local)
-    elif location.time_utc is not None:
-        time_bcd = bcd_time_bytes(location.time_utc)
-    else:
-        time_bcd = location.time_bcd
+    time_bcd = location.time_bcd if location.time_utc is None else bcd_time_bytes(location.time_utc)
     try:
         parts = [BASIC.pack(location.alarm, status & 0xFFFFFFFF, abs(lat), abs(lon), location.altitude_m,
                             location.speed_dkmh, location.heading, time_bcd)]
@@ -150,5 +150,5 @@ def make_location(*, time: dt.datetime, lat_e6: int, lon_e6: int, alarm: int = 0
     time_bcd = bcd_time_bytes(local)
     status &= ~(STATUS_SOUTH | STATUS_WEST)
     status |= (STATUS_SOUTH if lat_e6 < 0 else 0) | (STATUS_WEST if lon_e6 < 0 else 0)
-    return Location(alarm, status, lat_e6, lon_e6, altitude_m, speed_dkmh, heading, local,
+    return Location(alarm, status, lat_e6, lon_e6, altitude_m, speed_dkmh, heading,
                     local.replace(tzinfo=UTC) - _EIGHT_HOURS, dict(items or {}), time_bcd)
