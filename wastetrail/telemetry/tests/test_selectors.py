@@ -130,7 +130,7 @@ def test_a_cursor_goes_and_comes_back_to_the_microsecond():
     assert selectors.parse_cursor(selectors.cursor_for(moment)) == moment
 
 
-@pytest.mark.parametrize("bad", ["", "abc", "-5", "1.5", "9" * 30])
+@pytest.mark.parametrize("bad", ["", "abc", "-5", "1.5", "9" * 20, "9" * 30])
 def test_a_cursor_that_is_not_one_is_refused_by_its_field(bad):
     with pytest.raises(ValidationError) as caught:
         selectors.parse_cursor(bad)
