@@ -13,7 +13,7 @@ Adding a vendor's profile:
    standard id when a vendor uses it differently.
 3. Map the terminal models that speak it in ``MODELS`` (``"MODEL-NAME": MY_PROFILE``), keyed by
    the model name as the terminal registers it (0x0100 terminal model, upper-cased).
-4. Add a test decoding a real frame of that model (see test_jt808_profiles.py).
+4. Add a test decoding a real frame of that model (as test_jt808_location.py does for muck trucks).
 
 Keys that the live vehicle state reads (``cover_open``, ``body_lifted``, ``dump``) must keep
 their meaning in every profile that provides them.

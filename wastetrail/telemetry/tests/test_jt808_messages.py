@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 
 import pytest
@@ -16,17 +17,20 @@ from wastetrail.telemetry.jt808 import (
     Authentication,
     BodyError,
     CodecError,
+    Header,
     Heartbeat,
     LocationBatch,
     Logout,
     RawBody,
     Register,
     TerminalResponse,
+    body_json,
     decode_body,
     encode_message,
     general_reply,
     make_location,
     parse_frame,
+    profiles,
     register_reply,
     unescape,
 )
@@ -223,3 +227,14 @@ def test_mutated_frames_raise_only_codec_errors():
                 decoded.extras()
         except CodecError:
             pass
+
+
+@pytest.mark.parametrize("version", [None, 1])
+@given(msg_id=st.sampled_from([*m.BODY_TYPES, 0x0200, 0x0F01]), body=st.binary(max_size=120))
+def test_any_body_bytes_decode_to_json_or_raise_body_error(version, msg_id, body):
+    header = Header(msg_id, version, "1", bytes(6 if version is None else 10), 0, 0, None, len(body))
+    try:
+        decoded = decode_body(header, body)
+    except BodyError:
+        return
+    json.dumps(body_json(decoded, profiles.MUCK_TRUCK))
