@@ -109,13 +109,14 @@ class FrameSplitter:
 
     def feed(self, data: bytes) -> list[bytes]:
         # Fast path, the usual read: exactly one whole frame and nothing pending.
-        if (not self._buf and self._state == _OUTSIDE and len(data) > 2 and data[0] == DELIMITER
+        if (type(data) is bytes and not self._buf and self._state == _OUTSIDE and len(data) > 2
+                and data[0] == DELIMITER
                 and data[-1] == DELIMITER and data.count(DELIMITER) == 2 and len(data) - 2 <= self.max_frame):
             frame = data[1:-1]
             if 0x7D in frame:
                 frame = unescape(frame)
             self.frames += 1
-            return [bytes(frame)]
+            return [frame]
         buf = self._buf
         buf += data
         out: list[bytes] = []

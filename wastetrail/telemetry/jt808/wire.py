@@ -73,9 +73,6 @@ class Reader:
     def rest_text(self) -> str:
         return decode_text(self.rest())
 
-    def end(self) -> None:
-        """Bytes past the layout are tolerated (vendors append fields); nothing to check."""
-
 
 def decode_text(raw: bytes) -> str:
     """GBK (the standard's STRING); undecodable bytes become U+FFFD rather than failing the message."""
@@ -132,14 +129,3 @@ def bcd_time_bytes(moment: dt.datetime) -> bytes:
     if not 2000 <= moment.year <= 2099:
         raise BodyError(f"time {moment.isoformat()}: BCD[6] holds years 2000-2099 only")
     return bytes.fromhex(moment.strftime("%y%m%d%H%M%S"))
-
-
-def bcd_digits(raw: bytes) -> str:
-    return raw.hex()
-
-
-def digits_bcd(digits: str, size: int, field: str) -> bytes:
-    """Digits left-padded with zeros into BCD[size]."""
-    if not digits.isdigit() or len(digits) > size * 2:
-        raise BodyError(f"{field}: {digits!r} is not at most {size * 2} decimal digits")
-    return bytes.fromhex(digits.rjust(size * 2, "0"))

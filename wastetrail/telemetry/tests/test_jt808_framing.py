@@ -165,3 +165,10 @@ def test_splitter_yields_the_same_frames_whatever_the_read_boundaries(junk, fram
         out.extend(splitter.feed(chunk))
     assert out == frames
     assert splitter.junk_bytes == len(junk)
+
+
+def test_splitter_accepts_memoryview_and_bytearray_reads():
+    data = wire(FRAME_B) + wire(FRAME_A)
+    assert FrameSplitter().feed(memoryview(data)) == [FRAME_B, FRAME_A]
+    assert FrameSplitter().feed(bytearray(wire(FRAME_B))) == [FRAME_B]
+    assert FrameSplitter().feed(memoryview(wire(FRAME_B))) == [FRAME_B]
