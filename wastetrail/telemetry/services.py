@@ -24,6 +24,7 @@ from django.utils import timezone
 from wastetrail.core.audit.services import audit_record
 from wastetrail.registry.models import Terminal, Vehicle
 from wastetrail.registry.validators import canonical_terminal_phone
+from wastetrail.telemetry import live
 from wastetrail.telemetry.models import TerminalStatus, VehicleLiveState
 
 log = logging.getLogger("wastetrail.telemetry")
@@ -138,21 +139,13 @@ def terminal_authenticate(*, phone: str, auth_code: str, remote_address: str = "
         terminal_activity_record(activity={terminal.pk: TerminalActivity(last_error=problem, last_error_at=at)})
         return None
     with transaction.atomic():
-        _status_upsert(terminal.pk, online=True, connected_at=at, last_frame_at=at,
-                       remote_address=remote_address[:64], gateway_id=gateway_id[:64])
-        _live_upsert(terminal.vehicle_id, online=True, online_changed_at=at, last_frame_at=at)
+        _ensure_status_rows([terminal.pk])
+        TerminalStatus.objects.filter(pk=terminal.pk).update(
+            online=True, connected_at=at, last_frame_at=at, remote_address=remote_address[:64],
+            gateway_id=gateway_id[:64])
+        live.vehicle_online(vehicle_id=terminal.vehicle_id, at=at)
     return Session(terminal_pk=terminal.pk, phone=phone, vehicle_id=terminal.vehicle_id,
                    terminal_model=terminal.terminal_model, connected_at=at)
-
-
-def _status_upsert(terminal_pk: int, **values) -> None:
-    if not TerminalStatus.objects.filter(pk=terminal_pk).update(**values):
-        TerminalStatus.objects.create(terminal_id=terminal_pk, **values)
-
-
-def _live_upsert(vehicle_id: int, **values) -> None:
-    if not VehicleLiveState.objects.filter(pk=vehicle_id).update(**values):
-        VehicleLiveState.objects.create(vehicle_id=vehicle_id, **values)
 
 
 def terminals_disconnect(*, sessions: Iterable[Session], at: dt.datetime | None = None,
@@ -167,9 +160,7 @@ def terminals_disconnect(*, sessions: Iterable[Session], at: dt.datetime | None 
             if error:
                 values |= {"last_error": error[:MAX_ERROR_LENGTH], "last_error_at": at}
             TerminalStatus.objects.filter(pk=session.terminal_pk, connected_at=session.connected_at).update(**values)
-            VehicleLiveState.objects.filter(pk=session.vehicle_id, online=True,
-                                            online_changed_at=session.connected_at).update(
-                online=False, online_changed_at=at)
+            live.vehicle_offline(vehicle_id=session.vehicle_id, at=at, connected_at=session.connected_at)
 
 
 @dataclasses.dataclass

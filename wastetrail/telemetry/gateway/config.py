@@ -48,6 +48,8 @@ class GatewayConfig:
     max_unauthenticated_frames: int = 3
     # Missing packets of a sub-packaged message are asked for (0x8003) after this long.
     reassembly_timeout: float = 10.0
+    # Bytes of incomplete sub-packaged messages one connection may hold (a photo upload fits).
+    reassembly_max_bytes: int = 1 << 20
     # Records one hand-off flush carries at most (one store transaction / one JetStream message).
     batch_max_records: int = 5000
     # How long a graceful stop waits for what is in flight to become durable and be acknowledged.

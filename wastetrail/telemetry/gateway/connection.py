@@ -30,9 +30,13 @@ from wastetrail.telemetry.jt808 import (
     FrameError,
     FrameSplitter,
     Header,
+    MediaResponse,
+    Reassembler,
+    ResendRequest,
     decode_body,
     decode_location,
     encode_frame,
+    encode_message,
     media_reply,
     parse_frame,
     profiles,
@@ -77,6 +81,7 @@ PAUSE_DB = 1  # waiting for registration/authentication: later frames wait in `b
 PAUSE_PENDING = 2  # too many reports waiting to be durable (back-pressure)
 PAUSE_STOP = 4  # the gateway is stopping
 PAUSE_LOGOUT = 8  # logged out: closes once its last reports are acknowledged
+_HOLD = PAUSE_DB | PAUSE_PENDING  # frames already read wait in `backlog` while one of these lasts
 
 
 class TerminalConnection(asyncio.Protocol):
@@ -146,8 +151,11 @@ class TerminalConnection(asyncio.Protocol):
             return
         if not frames:
             return
-        if self.backlog is not None:
-            self.backlog.extend(frames)
+        if self.paused & _HOLD or self.backlog is not None:  # (a read already under way when a hold began)
+            if self.backlog is None:
+                self.backlog = frames
+            else:
+                self.backlog.extend(frames)
             return
         self._process(frames)
 
@@ -161,10 +169,17 @@ class TerminalConnection(asyncio.Protocol):
             self._frame(raw, received_at)
             if self.closing or self.paused & (PAUSE_LOGOUT | PAUSE_STOP):
                 return
-            if self.paused & PAUSE_DB:  # the rest waits, in order, for the database's answer
-                rest = frames[index + 1:]
-                self.backlog = rest
+            if self.paused & _HOLD:  # the rest waits, in order, for the database or the store
+                if index + 1 < len(frames):
+                    self.backlog = frames[index + 1:]
                 return
+
+    def _continue(self) -> None:
+        """A hold ended: process the frames that waited, then read again unless held anew."""
+        while self.backlog is not None and not self.paused & _HOLD and not self.closing:
+            backlog, self.backlog = self.backlog, None
+            self._process(backlog)
+        self._update_reading()
 
     def _frame(self, raw: bytes, received_at: dt.datetime) -> None:
         try:
@@ -291,7 +306,8 @@ class TerminalConnection(asyncio.Protocol):
 
     def _settled(self) -> None:
         if self.paused & PAUSE_PENDING and self.pending <= self.gateway.config.max_pending_reports // 2:
-            self.resume(PAUSE_PENDING)
+            self.paused &= ~PAUSE_PENDING
+            self._continue()
         if self.paused & PAUSE_LOGOUT and self.pending <= 0:
             self.close("logout")
 
@@ -350,17 +366,41 @@ class TerminalConnection(asyncio.Protocol):
         else:
             done(header, result)
         self.paused &= ~PAUSE_DB
-        backlog, self.backlog = self.backlog, None
-        if backlog and not self.closing:
-            self._process(backlog)
-        if not self.paused & PAUSE_DB:
-            self._update_reading()
+        self._continue()
 
     # --- sub-packaged messages ----------------------------------------------------------------
     def _reassemble(self, header: Header, body: bytes) -> tuple[Header, bytes] | None:
-        # Until the codec ships its Reassembler, sub-packaged messages are answered "unsupported".
-        self.reply(header, RESULT_UNSUPPORTED)
-        return None
+        """Collect a sub-packaged message; the whole body once complete. Packets get no reply of
+        their own: the whole message is answered once, to its last packet's serial (a location
+        batch only when durable, media with 0x8800), which PROTOCOL.md §2 allows."""
+        packets = self.packets
+        if packets is None:
+            config = self.gateway.config
+            packets = self.packets = Reassembler(timeout=config.reassembly_timeout, max_messages=8,
+                                                 max_bytes=config.reassembly_max_bytes)
+        whole = packets.add(header, body, monotonic())
+        if whole is None:
+            return None
+        if not packets.open_messages:
+            self.packets = None  # nothing open: give the memory back
+        return header, whole
+
+    def ask_for_missing(self, now: float) -> None:
+        """Sweeper: request the packets still missing after the timeout (0x8800 for media whose first
+        packet names it, 0x8003 otherwise)."""
+        for pending in self.packets.due(now):
+            serial = self._encoder_for(pending.phone_raw, pending.version).next_serial()
+            media_id = pending.media_id if pending.msg_id == MEDIA_DATA else None
+            if media_id is not None:
+                reply = MediaResponse(media_id, pending.missing)
+            else:
+                reply = ResendRequest(pending.first_serial, pending.missing,
+                                      "2013" if pending.version is None else "2019")
+            log.info("terminal %s: asking for %d missing packet(s) of 0x%04X", self.phone or pending.phone,
+                     len(pending.missing), pending.msg_id)
+            self.write(encode_message(reply, phone_raw=pending.phone_raw, serial=serial, version=pending.version))
+        if not self.packets.open_messages:
+            self.packets = None
 
     # --- other replies ------------------------------------------------------------------------
     def _server_time(self, header: Header) -> None:
@@ -377,9 +417,12 @@ class TerminalConnection(asyncio.Protocol):
 
     # --- writing --------------------------------------------------------------------------------
     def _encoder(self, header: Header) -> ReplyEncoder:
+        return self._encoder_for(header.phone_raw, header.version)
+
+    def _encoder_for(self, phone_raw: bytes, version: int | None) -> ReplyEncoder:
         encoder = self.replies
-        if encoder is None or encoder.phone_raw != header.phone_raw or encoder.version != header.version:
-            encoder = self.replies = ReplyEncoder(header.phone_raw, header.version)
+        if encoder is None or encoder.phone_raw != phone_raw or encoder.version != version:
+            encoder = self.replies = ReplyEncoder(phone_raw, version)
         return encoder
 
     def _next_serial(self, header: Header) -> int:
@@ -427,7 +470,7 @@ class TerminalConnection(asyncio.Protocol):
 
     def sweep(self, now: float) -> None:
         """Called by the gateway's sweeper about once a second."""
-        if self.closing or self.paused & (PAUSE_DB | PAUSE_PENDING):
+        if self.closing or self.paused & _HOLD:
             return  # waiting on us, not on the terminal
         config = self.gateway.config
         if self.session is None:
@@ -437,3 +480,6 @@ class TerminalConnection(asyncio.Protocol):
         elif now - self.last_seen > config.idle_timeout:
             self.note_error("idle timeout")
             self.close("idle timeout")
+            return
+        if self.packets is not None:
+            self.ask_for_missing(now)

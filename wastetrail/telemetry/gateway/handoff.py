@@ -163,12 +163,14 @@ class InProcessHandoff(Handoff):
     def _enqueue(self, submission: Submission) -> None:
         self._queue.put(submission)
 
-    async def close(self) -> None:
+    async def close(self, timeout: float = 10.0) -> None:
         if self._thread is None:
             return
         self._give_up.set()
         self._queue.put(_STOP)
-        await asyncio.get_running_loop().run_in_executor(None, self._thread.join)
+        await asyncio.get_running_loop().run_in_executor(None, self._thread.join, timeout)
+        if self._thread.is_alive():  # a write hangs in the database: leave the (daemon) thread behind
+            log.warning("the position writer did not finish within %.0f s", timeout)
         self._thread = None
 
     # --- the writer thread -----------------------------------------------------------------

@@ -42,6 +42,7 @@ class Gateway:
         self.refused = 0  # connections refused at the cap (or while stopping)
         self.closed_reasons: Counter[str] = Counter()
         self._server: asyncio.AbstractServer | None = None
+        self._port = 0
         self._sweeper: asyncio.Task | None = None
         # What closed connections saw and has not been flushed yet; sessions ended meanwhile.
         self._activity: dict[int, services.TerminalActivity] = {}
@@ -58,6 +59,7 @@ class Gateway:
             lambda: TerminalConnection(self), self.config.host, self.config.port,
             backlog=min(self.config.max_connections, 4096), reuse_address=True,
         )
+        self._port = self._server.sockets[0].getsockname()[1]
         self._next_flush = monotonic() + self.config.seen_flush_interval
         self._sweeper = loop.create_task(self._sweep_forever(), name="gateway-sweeper")
         log.info("JT/T 808 gateway %s listening on %s:%d (hand-off: %s)", self.config.gateway_id,
@@ -65,7 +67,7 @@ class Gateway:
 
     @property
     def port(self) -> int:
-        return self._server.sockets[0].getsockname()[1]
+        return self._port
 
     async def stop(self) -> None:
         """Stop accepting; stop reading (reports not read are not acknowledged: terminals resend);

@@ -253,7 +253,7 @@ def test_a_location_query_reply_is_stored_without_a_reply():
 
 def test_a_report_without_a_valid_time_is_kept_at_its_receive_time_and_flagged():
     truck = make_fleet(1)[0]
-    report = location(0)._replace(time_local=None, time_utc=None, time_bcd=bytes.fromhex("991399999999"))
+    report = location(0)._replace(time_utc=None, time_bcd=bytes.fromhex("991399999999"))
 
     async def scenario():
         async with running_gateway() as gateway:
