@@ -14,18 +14,10 @@
 import L from "leaflet";
 import "leaflet/dist/leaflet.css";
 import "./live.css";
+import { cityMap, element, fetchJson, messageControl } from "./mapkit.js";
 
 const LAND = "#e6e2d3";
 const MICRO = 1e6;
-
-function element(tag, { className, text, attributes } = {}, children = []) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
-  for (const child of children) node.appendChild(child);
-  return node;
-}
 
 // Popups are DOM nodes filled with textContent: plates and company names are typed by people.
 function fieldList(rows) {
@@ -46,42 +38,10 @@ function timeFormatter(config) {
   return (seconds) => (seconds === null || seconds === undefined ? "" : format.format(new Date(seconds * 1000)));
 }
 
-async function fetchJson(url) {
-  const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return response.json();
-}
-
-function messageControl() {
-  const control = L.control({ position: "topright" });
-  control.onAdd = () => element("div", { className: "map-message", attributes: { role: "alert", hidden: "" } });
-  control.show = (message) => {
-    const box = control.getContainer();
-    box.textContent = message;
-    box.hidden = false;
-  };
-  control.hide = () => {
-    control.getContainer().hidden = true;
-  };
-  return control;
-}
-
 // The base map: optional tiles, then the districts (the land when offline) with their names.
 async function baseMap(container, config) {
-  const { tiles, text } = config;
-  const map = L.map(container, {
-    center: config.center, zoom: config.zoom, minZoom: 7, maxZoom: 18, zoomSnap: 0.25, zoomDelta: 0.5,
-    preferCanvas: false, // SVG: every truck and track point is an element tests can find
-  });
-  map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
-  map.attributionControl.addAttribution(config.boundaryAttribution);
-  if (tiles.url) {
-    L.tileLayer(tiles.url, { attribution: tiles.attribution, maxZoom: 18 }).addTo(map);
-    container.classList.add("with-tiles");
-  } else {
-    map.attributionControl.addAttribution(text.offline);
-  }
-  L.control.scale({ imperial: false }).addTo(map);
+  const { tiles } = config;
+  const { map } = cityMap(container, config);
   const collection = await fetchJson(config.districtsUrl);
   const districts = L.geoJSON(collection, {
     interactive: false,

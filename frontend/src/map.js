@@ -18,6 +18,7 @@ import markerIcon from "leaflet/dist/images/marker-icon.png";
 import markerIcon2x from "leaflet/dist/images/marker-icon-2x.png";
 import markerShadow from "leaflet/dist/images/marker-shadow.png";
 import "./map.css";
+import { cityMap, element, fetchJson, messageControl } from "./mapkit.js";
 
 // Bundled image URLs are relative to this script (the build directory), wherever STATIC_URL
 // puts it; Leaflet's own guess from the stylesheet does not survive content-hashed names.
@@ -45,15 +46,6 @@ const DEFAULT_FILL = "#ece7da";
 // Below this zoom a site's outline is a few pixels wide; show a marker at its centre instead.
 const SITE_OUTLINE_MIN_ZOOM = 13;
 
-function element(tag, { className, text, attributes } = {}, children = []) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
-  for (const child of children) node.appendChild(child);
-  return node;
-}
-
 // Popups are built as DOM nodes with textContent: names and addresses are user input.
 function popupContent(title, url, rows, linkText) {
   const heading = url
@@ -73,12 +65,6 @@ function popupContent(title, url, rows, linkText) {
 function colourOf(entries, value, fallback) {
   const entry = entries.find((item) => item.value === value);
   return entry ? entry.colour : fallback;
-}
-
-async function fetchLayer(url) {
-  const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" } });
-  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
-  return response.json();
 }
 
 function districtLayer(collection, config) {
@@ -227,40 +213,12 @@ function legendControl(config) {
   return control;
 }
 
-function messageControl() {
-  const control = L.control({ position: "topright" });
-  control.onAdd = () => element("div", { className: "map-message", attributes: { role: "alert", hidden: "" } });
-  control.show = (message) => {
-    const box = control.getContainer();
-    box.textContent = message;
-    box.hidden = false;
-  };
-  return control;
-}
-
 async function start(container, config, state) {
-  const { text, tiles, layers: urls } = config;
-  const map = L.map(container, {
-    center: config.center,
-    zoom: config.zoom,
-    minZoom: 7,
-    maxZoom: 18,
-    zoomSnap: 0.25,
-    zoomDelta: 0.5,
-    preferCanvas: false, // SVG: each district, project and site is an element tests can find
-  });
-  map.attributionControl.setPrefix('<a href="https://leafletjs.com">Leaflet</a>');
-  map.attributionControl.addAttribution(config.boundaryAttribution);
-  if (!tiles.url) map.attributionControl.addAttribution(text.offline);
-  L.control.scale({ imperial: false }).addTo(map);
-
+  const { text, layers: urls } = config;
+  const { map, tileLayer } = cityMap(container, config);
   const overlays = {};
   const layerControl = L.control.layers(null, overlays, { collapsed: false, position: "topright" });
-  if (tiles.url) {
-    const tileLayer = L.tileLayer(tiles.url, { attribution: tiles.attribution, maxZoom: 18 }).addTo(map);
-    layerControl.addOverlay(tileLayer, text.baseMap);
-    container.classList.add("with-tiles");
-  }
+  if (tileLayer) layerControl.addOverlay(tileLayer, text.baseMap);
   layerControl.addTo(map);
   legendControl(config).addTo(map);
   const messages = messageControl().addTo(map);
@@ -273,7 +231,7 @@ async function start(container, config, state) {
     ["projects", text.projects, (data) => projectLayer(data, config)],
     ["sites", text.sites, (data) => siteLayer(data, map, config)],
   ];
-  const fetched = order.map(([name]) => fetchLayer(urls[name]));
+  const fetched = order.map(([name]) => fetchJson(urls[name], "application/geo+json"));
   const failures = [];
   for (const [index, [name, label, build]] of order.entries()) {
     try {

@@ -216,7 +216,7 @@ class VehiclePages(ResourcePages):
 
     def detail_context(self, actor: Actor, obj: Vehicle) -> dict:
         terminal = obj._bound_terminal()
-        return {"extra_templates": ["registry/vehicle_terminal.html"], "terminal": terminal}
+        return {"extra_templates": ["registry/vehicle_terminal.html"], "terminal": terminal, "vehicle": obj}
 
 
 class TerminalPages(ResourcePages):

@@ -161,6 +161,7 @@ def test_the_vehicle_page_shows_its_terminal(login, cast, make_vehicle):
                              terminal_id="JM00001", vehicle=vehicle)
     html = login("transport_admin").get(reverse("vehicles-detail", args=[vehicle.pk])).content.decode()
     assert "13800138000" in html and "JM00001" in html
+    assert reverse("vehicle-track", args=[vehicle.pk]) in html  # where its positions are drawn
 
 
 @pytest.mark.parametrize("name", ["projects", "sites", "vehicles", "terminals", "drivers"])
