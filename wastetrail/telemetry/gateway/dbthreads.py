@@ -6,20 +6,32 @@ from __future__ import annotations
 import asyncio
 import functools
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+# SQLite's shared-cache mode (the in-memory database of the test suite) answers a conflicting lock
+# with "database table is locked" at once instead of waiting for the busy timeout; the call rolled
+# back, so it is simply tried again.
+LOCKED_RETRIES = (0.02, 0.05, 0.1, 0.2, 0.5)
+
 
 def _call(fn: Callable, kwargs: dict) -> Any:
-    from django.db import close_old_connections, connection
+    from django.db import OperationalError, close_old_connections, connection
 
     close_old_connections()  # drops a connection the server closed or that failed before
-    try:
-        return fn(**kwargs)
-    except Exception:
-        connection.close()  # it may be unusable now; the next call opens a fresh one
-        raise
+    for delay in (*LOCKED_RETRIES, None):
+        try:
+            return fn(**kwargs)
+        except OperationalError as error:
+            if delay is None or "locked" not in str(error):
+                connection.close()  # it may be unusable now; the next call opens a fresh one
+                raise
+            time.sleep(delay)
+        except Exception:
+            connection.close()
+            raise
 
 
 def _close_connections(barrier: threading.Barrier) -> None:

@@ -243,6 +243,7 @@ class Processor:
 
     async def close(self) -> None:
         if self.nc is not None:
-            await self.nc.drain()
+            await self.nc.flush()  # the last acknowledgements (close, not drain: a pending fetch would hold it)
+            await self.nc.close()
             self.nc = None
         await asyncio.get_running_loop().run_in_executor(None, self.db.close)
