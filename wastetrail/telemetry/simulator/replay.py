@@ -6,8 +6,8 @@ a path. Each vehicle's fixes are split into trajectories at gaps of more than an
 trajectory of a single fix (a stale "last known position") is dropped. The fleet is moved onto
 Jiangmen by translating the centre of its bounding box (2nd-98th percentile, so that zeros and
 wild fixes do not stretch it) onto the city centre, in metres, and shrunk only when it would not
-fit the urban area. Times are shifted so that the data's first fix is reported at the start of
-the replay (a dataset spanning days: each trajectory starts then). Implausible jumps and zero
+fit the urban area. Times are shifted so that the replay starts when a tenth of a fleet's
+trajectories have begun (a dataset spanning days: each trajectory starts then). Implausible jumps and zero
 coordinates stay as they are: the storage flags them.
 """
 
@@ -218,10 +218,14 @@ def placement_for(trajectories: list[Trajectory], *, target: Point = JIANGMEN_CE
 
 
 def replay_start(trajectories: list[Trajectory]) -> tuple[bool, int]:
-    """(whether every trajectory starts at the replay's start, the shared first time otherwise)."""
-    first = min(trajectory.start for trajectory in trajectories)
+    """(whether each trajectory starts at the replay's start, else the data time the replay starts at).
+
+    A fleet's replay starts when a tenth of its trajectories have begun, so that one night-shift
+    vehicle does not keep the whole fleet waiting for hours; the few that began earlier are joined
+    in progress (their earlier fixes are not sent)."""
+    starts = sorted(trajectory.start for trajectory in trajectories)
     last = max(trajectory.end for trajectory in trajectories)
-    return last - first > MULTI_DAY_S, first
+    return last - starts[0] > MULTI_DAY_S, starts[len(starts) // 10]
 
 
 class ReplaySource:

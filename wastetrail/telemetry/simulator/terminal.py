@@ -137,6 +137,7 @@ class FleetStats:
     dropped: int = 0  # positions the full blind-area buffer had to let go
     heartbeats: int = 0
     bad_frames: int = 0
+    unencodable: int = 0  # positions whose values the protocol's fields cannot hold (replayed glitches)
     buffered_by_terminal: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -269,7 +270,12 @@ class Terminal:
             self._signal_ok.set()
         else:
             self._signal_ok.clear()
-        location = location_for(state, self.source.take_dump_record())
+        try:
+            location = location_for(state, self.source.take_dump_record())
+        except jt808.CodecError as exc:  # a replayed fix beyond what the fields hold
+            self.stats.unencodable += 1
+            log.warning("%s: position at %s not reported: %s", self.identity.phone, state.moment, exc)
+            return
         self.stats.produced += 1
         if self._ready and state.signal and self._writer is not None:
             self._send_new(jt808.msg_id_of(location), location, REPORT, [location])
@@ -324,6 +330,9 @@ class Terminal:
                     self.stats.handshake_failures += 1
             except (ConnectionError, OSError) as exc:
                 log.debug("%s: link lost: %s", self.identity.phone, exc)
+            except jt808.CodecError as exc:
+                # Something this terminal cannot encode (a plate too long for the field, say): say so, retry later.
+                log.error("%s: cannot encode a message: %s", self.identity.phone, exc)
             finally:
                 self._ready = False
                 self.stats.connected -= 1

@@ -15,7 +15,9 @@ from wastetrail.telemetry.simulator.clock import SimClock
 from wastetrail.telemetry.simulator.geo import distance_m, jiangmen
 from wastetrail.telemetry.simulator.replay import (
     JIANGMEN_CENTRE,
+    Fix,
     ReplayError,
+    Trajectory,
     read_trajectories,
     replay_sources,
 )
@@ -113,6 +115,18 @@ def test_a_fleet_is_moved_onto_jiangmen_keeping_distances_and_its_clock_shifted_
         moved = distance_m((points[0][1], points[0][0]), (points[-1][1], points[-1][0]))
         assert moved == pytest.approx(original, rel=0.01)
     assert jiangmen().contains_all([(lon, lat) for s in sources for lat, lon in s.points])
+
+
+def test_a_fleet_replay_starts_when_a_tenth_of_its_trajectories_have_begun():
+    day = 1_449_763_200  # 2015-12-10 16:00 UTC
+    night_shift = Trajectory("jersey", "night", [Fix(day - 7 * 3600 + 60 * i, 40.70, -74.05) for i in range(500)])
+    others = [Trajectory("jersey", f"v{n}", [Fix(day + 60 * n, 40.71, -74.06), Fix(day + 60 * n + 30, 40.72, -74.06)])
+              for n in range(19)]
+    sources = replay_sources([night_shift, *others], 20, start=START)
+    assert {source.shift for source in sources} == {START - (day + 60)}  # the third of twenty starts
+    night = next(source for source in sources if source.trajectory.vehicle == "night")
+    first = night.first_report(START)
+    assert first == START and night.advance_to(first).time == START  # joined in progress, earlier fixes unsent
 
 
 def test_a_zero_fix_stays_zero_and_is_reported_without_a_fix(tmp_path):
