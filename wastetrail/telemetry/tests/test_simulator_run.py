@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import json
 import random
+import threading
 from pathlib import Path
 
 import pytest
@@ -184,3 +186,49 @@ def test_several_bad_arguments_are_reported_together_and_no_truth_file_is_create
     assert not truth.exists()
     with pytest.raises(CommandError, match="does not exist"):
         call_command("simulate", "--truth", str(tmp_path / "missing" / "truth.jsonl"))
+
+
+@pytest.fixture
+def platform_in_thread():
+    """The test platform served from its own thread, for commands that run their own event loop."""
+    loop = asyncio.new_event_loop()
+    platform = Platform()
+    started = threading.Event()
+
+    def serve():
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(platform.start())
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    assert started.wait(10)
+    yield platform
+    asyncio.run_coroutine_threadsafe(platform.stop(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+
+
+@pytest.mark.django_db
+def test_the_command_drives_the_demo_fleet_and_generates_load(platform_in_thread, tmp_path):
+    from wastetrail.scenario.build import build_scenario
+
+    build_scenario(seed=5, loads=False)
+    out = io.StringIO()
+    truth = tmp_path / "truth.jsonl"
+    call_command("simulate", "--port", str(platform_in_thread.port), "--terminals", "3", "--speed", "10",
+                 "--duration", "2", "--interval", "1", "--illegal-dumps", "1", "--truth", str(truth),
+                 "--summary-every", "1", stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0].startswith("simulating 3 terminals against 127.0.0.1:")
+    assert lines[-1].startswith("final: connected 0/3") and "unacknowledged 0" in lines[-1]
+    assert truth.exists()  # written as dumps happen (two real seconds may see none)
+    phones = {m.phone for m in platform_in_thread.messages}
+    assert len(phones) == 3 and len(platform_in_thread.registrations) == 3
+    assert platform_in_thread.positions()
+
+    out = io.StringIO()
+    call_command("simulate", "--load", "--port", str(platform_in_thread.port), "--terminals", "2", "--reports", "10",
+                 "--window", "4", "--processes", "0", stdout=out)
+    assert "sent 20, acked 20, resent 0" in out.getvalue()
