@@ -112,6 +112,8 @@ def dump_spot_picker(rng: random.Random, land: Land, places: list[Place]) -> Cal
 
 def illegal_trip_plan(rng: random.Random, trucks: int, dumps: int) -> dict[int, frozenset[int]]:
     """Spread `dumps` illegal trips over the trucks: one each (their first trip) before any gets a second."""
+    if not trucks:
+        return {}
     order = rng.sample(range(trucks), trucks)
     plan: dict[int, set[int]] = {}
     for k in range(dumps):
@@ -164,6 +166,8 @@ async def simulate(options: SimulationOptions, fleet: Fleet, *, land: Land,
            f"simulated clock from {_iso(clock.start)} at x{options.speed:g}")
     tasks = [asyncio.create_task(terminal.run(), name=f"terminal {terminal.identity.phone}") for terminal in terminals]
     summary = asyncio.create_task(_summaries(stats, options.summary_every_s, report))
+    if not tasks:
+        raise ValueError("nothing to simulate: no terminal")
     waits = [asyncio.create_task(asyncio.wait(tasks))]
     if options.duration is not None:
         waits.append(asyncio.create_task(asyncio.sleep(options.duration)))
