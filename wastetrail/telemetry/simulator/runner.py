@@ -155,6 +155,8 @@ async def simulate(options: SimulationOptions, fleet: Fleet, *, land: Land,
         trucks = trucks[:len(sources)]
     else:
         sources = truck_sources(options, fleet, trucks, land=land, start=start)
+    if not trucks:
+        raise ValueError("nothing to simulate: no terminal")
     stats = FleetStats()
     truth = TruthWriter(options.truth)
     terminals = [
@@ -166,8 +168,6 @@ async def simulate(options: SimulationOptions, fleet: Fleet, *, land: Land,
            f"simulated clock from {_iso(clock.start)} at x{options.speed:g}")
     tasks = [asyncio.create_task(terminal.run(), name=f"terminal {terminal.identity.phone}") for terminal in terminals]
     summary = asyncio.create_task(_summaries(stats, options.summary_every_s, report))
-    if not tasks:
-        raise ValueError("nothing to simulate: no terminal")
     waits = [asyncio.create_task(asyncio.wait(tasks))]
     if options.duration is not None:
         waits.append(asyncio.create_task(asyncio.sleep(options.duration)))
