@@ -103,7 +103,7 @@ class TerminalConnection(asyncio.Protocol):
         self.session: services.Session | None = None
         self.phone = ""
         self.vehicle_id = 0
-        self.profile = None
+        self.profile = profiles.STANDARD
         self.replies: ReplyEncoder | None = None
         self.pending = 0  # reports handed off, not yet durable
         self.paused = 0
@@ -272,7 +272,7 @@ class TerminalConnection(asyncio.Protocol):
         return PositionRecord(
             self.vehicle_id, self.phone, device_time, received_at, location.lat_e6, location.lon_e6,
             location.altitude_m, location.speed_dkmh, location.heading, location.alarm, location.status,
-            location.extras(self.profile) if location.items else {}, source, flags,
+            self.profile.extras(location.items) if location.items else {}, source, flags,
         )
 
     def _batch(self, header: Header, body: bytes, received_at: dt.datetime) -> None:

@@ -14,6 +14,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -28,6 +29,8 @@ _TRANSIENT_ERROR_NAMES = ("OperationalError", "InterfaceError")
 POISON_ATTEMPTS = 3
 RETRY_FIRST_DELAY = 0.05
 RETRY_MAX_DELAY = 5.0
+LINGER = 0.005  # seconds a small batch may wait for more while the writer is busy
+LINGER_WHEN_BUSY_WITHIN = 0.05
 
 
 class Waiter(Protocol):
@@ -154,6 +157,8 @@ class InProcessHandoff(Handoff):
         self._thread: threading.Thread | None = None
         self._give_up = threading.Event()  # set when stopping: stop retrying, drop what fails
         self.batches_written = 0
+        self.write_seconds = 0.0  # time spent in store.write_positions (successful or not)
+        self._last_write_end = 0.0
 
     async def start(self) -> None:
         await super().start()
@@ -193,11 +198,23 @@ class InProcessHandoff(Handoff):
             return [], True
         batch = [first]
         count = len(first[0])
+        # Under load (the previous write ended a moment ago) a small batch waits a few milliseconds
+        # for more: fewer, larger transactions. An idle gateway writes a lone report at once.
+        linger = time.monotonic() - self._last_write_end < LINGER_WHEN_BUSY_WITHIN
+        deadline = time.monotonic() + LINGER
         while count < self.batch_max_records:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
-                break
+                if not linger or count >= self.batch_max_records // 4:
+                    break
+                wait = deadline - time.monotonic()
+                if wait <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=wait)
+                except queue.Empty:
+                    break
             if item is _STOP:
                 return batch, True
             batch.append(item)
@@ -206,6 +223,7 @@ class InProcessHandoff(Handoff):
 
     def _write_batch(self, batch: list[Submission]) -> None:
         durable, dropped = self._write_with_retry(batch)
+        self._last_write_end = time.monotonic()
         loop = self.loop
         if durable:
             self.batches_written += 1
@@ -220,11 +238,14 @@ class InProcessHandoff(Handoff):
         delay = RETRY_FIRST_DELAY
         data_failures = 0
         while True:
+            began = time.perf_counter()
             try:
                 self.store.write_positions([record for records, _w, _t in batch for record in records])
+                self.write_seconds += time.perf_counter() - began
                 return batch, []
             except Exception as error:  # noqa: BLE001 - every failure means "not durable"
                 _reset_connection()
+                self.write_seconds += time.perf_counter() - began
                 transient = is_transient(error)
                 log.warning("storing %d submissions failed (%s): %s", len(batch),
                             "will retry" if transient else "data error", error,

@@ -96,7 +96,15 @@ class Gateway:
         await self.handoff.close()
         await asyncio.get_running_loop().run_in_executor(None, self.db.close)
         await self._server.wait_closed()
-        log.info("gateway %s stopped", self.config.gateway_id)
+        log.info("gateway %s stopped: %s", self.config.gateway_id, self.summary())
+
+    def summary(self) -> str:
+        handoff = self.handoff
+        parts = [f"{handoff.records_durable} positions durable", f"{handoff.submissions_dropped} reports dropped",
+                 f"{self.refused} connections refused"]
+        if hasattr(handoff, "write_seconds"):
+            parts.append(f"{getattr(handoff, 'batches_written', 0)} batches written in {handoff.write_seconds:.1f} s")
+        return ", ".join(parts)
 
     # --- connections ---------------------------------------------------------------------------
     def admit(self, connection: TerminalConnection) -> bool:

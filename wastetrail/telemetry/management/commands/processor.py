@@ -17,7 +17,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--nats-url", default=settings.NATS_URL)
         parser.add_argument("--stream", default=settings.NATS_POSITIONS_STREAM)
-        parser.add_argument("--subject-prefix", default=DEFAULT_SUBJECT_PREFIX)
+        parser.add_argument("--subject-prefix", default=getattr(settings, "NATS_POSITIONS_SUBJECT",
+                                                                DEFAULT_SUBJECT_PREFIX))
 
     def handle(self, *args, nats_url: str, stream: str, subject_prefix: str, **options):
         from wastetrail.telemetry import store
