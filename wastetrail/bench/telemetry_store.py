@@ -2,7 +2,7 @@
 insert of the same rows measured the same way.
 
 The figure `bulk_insert_positions_per_s_<vendor>` is the store's rate; its baseline is the bare
-insert (PostgreSQL: `COPY` straight into a plain table with no key, no partitions, no staging;
+insert (PostgreSQL: binary `COPY` straight into a plain table with no key, no partitions, no staging;
 SQLite: `executemany` into a plain table with no key), both in batches of ``BATCH`` rows, one
 transaction per batch. The ratio is therefore the share of the raw insert speed that is left once
 the store does its job: vehicle check, plausibility flags, de-duplication on the primary key,
@@ -30,7 +30,7 @@ from wastetrail.accounts.models import Organisation, OrganisationKind
 from wastetrail.bench.harness import Figure, rate_per_second, record
 from wastetrail.registry.models import Vehicle
 from wastetrail.telemetry.records import PositionRecord
-from wastetrail.telemetry.store import POSITION_COLUMNS, write_positions
+from wastetrail.telemetry.store import POSITION_COLUMNS, POSITION_TYPES, write_positions
 
 FLEET = 1_000  # vehicles reporting
 BATCH = 1_000  # rows per write: about one flush of a busy gateway's writer
@@ -90,10 +90,11 @@ def store_write_rate(rows: Sequence[PositionRecord]) -> float:
 
 
 def _bare_table() -> None:
-    columns = {"vehicle_id": "BIGINT", "device_time": "TIMESTAMPTZ", "received_at": "TIMESTAMPTZ", "extras": "JSONB"}
-    if connection.vendor != "postgresql":
-        columns = {"device_time": "DATETIME", "received_at": "DATETIME", "extras": "TEXT"}
-    definition = ", ".join(f"{name} {columns.get(name, 'BIGINT')} NOT NULL" for name in POSITION_COLUMNS)
+    if connection.vendor == "postgresql":
+        types = dict(zip(POSITION_COLUMNS, POSITION_TYPES, strict=True))  # the store's column types
+    else:
+        types = {"device_time": "DATETIME", "received_at": "DATETIME", "extras": "TEXT"}
+    definition = ", ".join(f"{name} {types.get(name, 'BIGINT')} NOT NULL" for name in POSITION_COLUMNS)
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE IF NOT EXISTS {BARE_TABLE} ({definition})")
 
@@ -108,11 +109,12 @@ def bare_insert_rate(rows: Sequence[PositionRecord]) -> float:
     for batch in _batches(rows):
         with transaction.atomic(), connection.cursor() as cursor:
             if postgres:
-                with cursor.cursor.copy(f"COPY {BARE_TABLE} ({columns}) FROM STDIN") as copy:
+                with cursor.cursor.copy(f"COPY {BARE_TABLE} ({columns}) FROM STDIN (FORMAT BINARY)") as copy:
+                    copy.set_types(POSITION_TYPES)  # binary, as the store copies
                     for r in batch:
                         copy.write_row((r.vehicle_id, r.device_time, r.received_at, r.lat_e6, r.lon_e6, r.altitude_m,
-                                        r.speed_dkmh, r.heading, r.alarm, r.status, json.dumps(r.extras), r.source,
-                                        r.flags))
+                                        r.speed_dkmh, r.heading, r.alarm, r.status, r.extras, int(r.source),
+                                        int(r.flags)))
             else:
                 cursor.executemany(
                     f"INSERT INTO {BARE_TABLE} ({columns}) VALUES ({', '.join(['%s'] * len(POSITION_COLUMNS))})",

@@ -413,3 +413,21 @@ def test_postgresql_a_busy_table_delays_the_partition_but_not_the_positions(truc
     assert write_positions([later]).stored == 1
     day = store.partition_name(store.local_today() - dt.timedelta(days=5))
     assert {partition_of(truck.id, r.device_time) for r in [*busy, later]} == {day}
+
+
+@pytest.mark.postgres
+def test_postgresql_binary_copy_types_match_the_tables():
+    """Binary COPY sends each value as the declared type; a column changed in the model without its
+    entry in store.POSITION_TYPES / LIVE_TYPES would garble or refuse every batch."""
+    short = {"bigint": "int8", "integer": "int4", "smallint": "int2", "boolean": "bool", "jsonb": "jsonb",
+             "timestamp with time zone": "timestamptz", "character varying(8)": "text"}
+
+    def types(table, columns):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                           "WHERE attrelid = %s::regclass AND attnum > 0", [table])
+            found = dict(cursor.fetchall())
+        return tuple(short[found[column]] for column in columns)
+
+    assert types("telemetry_position", store.POSITION_COLUMNS) == store.POSITION_TYPES
+    assert types("telemetry_vehicle_live", store.LIVE_COLUMNS) == store.LIVE_TYPES
