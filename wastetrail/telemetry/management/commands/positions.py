@@ -37,6 +37,8 @@ class Command(BaseCommand):
             rows = "?" if info.rows is None else f"{info.rows}" if info.exact else f"~{info.rows}"
             day = f"{info.day:%Y-%m-%d}" if info.day else "default (other days)"
             self.stdout.write(f"{info.name:<36} {day:<22} {rows:>12} rows")
+        if any(info.rows is None for info in infos):
+            self.stdout.write("? = not analysed by PostgreSQL yet; --exact counts the rows")
 
     def _prune(self, days: int | None, dry_run: bool) -> None:
         try:
