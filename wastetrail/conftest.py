@@ -8,6 +8,16 @@ from wastetrail.testing import Cast, build_cast
 
 
 @pytest.fixture(autouse=True)
+def postgres_only(request):
+    """`@pytest.mark.postgres` tests (partitions, COPY, row locks) skip on SQLite with a reason."""
+    if request.node.get_closest_marker("postgres"):
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            pytest.skip("needs PostgreSQL (run with DATABASE_URL=postgresql://...)")
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings, request):
     """Argon2 is deliberately slow; tests that are not about hashing use a fast hasher.
 

@@ -19,7 +19,6 @@ from wastetrail.telemetry.tests.test_store_support import (
     make_vehicles,
     now,
     position,
-    skip_unless_postgres,
 )
 
 pytestmark = pytest.mark.django_db
@@ -27,8 +26,7 @@ AGES = (0, 3, 9, 10, 11, 40)  # days before today (local) of the stored position
 
 
 @pytest.fixture(autouse=True)
-def clean(request):
-    skip_unless_postgres(request)
+def clean():
     forget_caches()
     yield
     forget_caches()

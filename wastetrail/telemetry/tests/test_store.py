@@ -23,7 +23,6 @@ from wastetrail.telemetry.tests.test_store_support import (
     north,
     now,
     position,
-    skip_unless_postgres,
 )
 
 pytestmark = pytest.mark.django_db
@@ -31,8 +30,7 @@ LAT, LON = JIANGMEN
 
 
 @pytest.fixture(autouse=True)
-def clean(request):
-    skip_unless_postgres(request)
+def clean():
     forget_caches()
     yield
     forget_caches()

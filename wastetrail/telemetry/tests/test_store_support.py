@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
-from django.db import connection
 from django.utils import timezone
 
 from wastetrail.accounts.models import Organisation, OrganisationKind
@@ -17,12 +15,6 @@ from wastetrail.telemetry.records import PositionRecord, PositionSource
 ACC_ON = 1 << 0
 FIXED = 1 << 1
 JIANGMEN = (22_578_000, 113_081_000)  # lat_e6, lon_e6
-
-
-def skip_unless_postgres(request) -> None:
-    """`@pytest.mark.postgres` tests skip on SQLite."""
-    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL")
 
 
 def forget_caches() -> None:
