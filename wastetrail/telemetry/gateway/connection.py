@@ -357,6 +357,9 @@ class TerminalConnection(asyncio.Protocol):
 
     def _database_done(self, header: Header, done: Callable, future) -> None:
         if self.closing:
+            # Authenticated after the terminal went away: the service marked it online; undo that.
+            if not future.cancelled() and future.exception() is None and isinstance(future.result(), services.Session):
+                self.gateway.session_lost(future.result())
             return
         try:
             result = future.result()

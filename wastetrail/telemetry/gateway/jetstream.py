@@ -37,6 +37,28 @@ PROCESSOR_DURABLE = "wastetrail-processor"
 PAYLOAD_MARGIN = 0.9
 
 
+CONNECT_TIMEOUT = 10.0  # a gateway or processor that cannot reach NATS at start fails with a clear message
+
+
+class NatsUnavailable(RuntimeError):
+    pass
+
+
+async def connect(url: str, name: str):
+    """Connect, retrying for up to CONNECT_TIMEOUT; once connected, reconnect for ever (publishes
+    wait meanwhile, and nothing is acknowledged to terminals)."""
+    async def quiet(error: Exception) -> None:
+        log.warning("NATS %s: %s", url, error or type(error).__name__)
+
+    try:
+        return await asyncio.wait_for(
+            nats.connect(url, name=name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2,
+                         error_cb=quiet), CONNECT_TIMEOUT)
+    except (TimeoutError, OSError, nats.errors.Error) as error:
+        raise NatsUnavailable(f"NATS is not reachable at {url} ({type(error).__name__}); is nats-server -js "
+                              "running?") from None
+
+
 def encode_batch(records: Sequence[PositionRecord]) -> bytes:
     return json.dumps([record.as_wire() for record in records], separators=(",", ":"),
                       ensure_ascii=False).encode()
@@ -87,8 +109,7 @@ class NatsHandoff(Handoff):
     async def start(self) -> None:
         await super().start()
         self._wake = asyncio.Event()
-        self.nc = await nats.connect(self.url, name=f"wastetrail-gateway {self.gateway_id}",
-                                     max_reconnect_attempts=-1, reconnect_time_wait=0.5)
+        self.nc = await connect(self.url, f"wastetrail-gateway {self.gateway_id}")
         self.js = self.nc.jetstream()
         await ensure_stream(self.js, stream=self.stream, subject_prefix=self.subject_prefix)
         self._task = asyncio.get_running_loop().create_task(self._publish_forever(), name="nats-handoff")
@@ -177,8 +198,7 @@ class Processor:
 
     async def start(self) -> None:
         self._stop = asyncio.Event()
-        self.nc = await nats.connect(self.url, name="wastetrail-processor", max_reconnect_attempts=-1,
-                                     reconnect_time_wait=0.5)
+        self.nc = await connect(self.url, "wastetrail-processor")
         js = self.nc.jetstream()
         await ensure_stream(js, stream=self.stream, subject_prefix=self.subject_prefix)
         config = ConsumerConfig(durable_name=self.durable, ack_policy=AckPolicy.EXPLICIT,

@@ -132,6 +132,10 @@ class Gateway:
             self._ended.append(older.session)
         self.sessions[connection.phone] = connection
 
+    def session_lost(self, session: services.Session) -> None:
+        """A session that was authenticated after its connection closed: record it offline."""
+        self._ended.append(session)
+
     def session_ended(self, connection: TerminalConnection) -> None:
         session = connection.session
         if session is None:

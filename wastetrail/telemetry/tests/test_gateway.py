@@ -11,6 +11,7 @@ from wastetrail.registry.models import Terminal
 from wastetrail.telemetry.gateway.testing import TerminalClient
 from wastetrail.telemetry.jt808 import (
     BATCH_BLIND_AREA,
+    Authentication,
     LocationQueryReply,
     Passthrough,
     frame_bytes,
@@ -397,3 +398,18 @@ def test_a_newer_connection_of_the_same_terminal_replaces_the_older_one():
             await second.close()
 
     run(scenario())
+
+
+def test_a_terminal_that_vanishes_while_its_authentication_is_checked_ends_up_offline():
+    truck = make_fleet(1)[0]
+
+    async def scenario():
+        async with running_gateway() as gateway:
+            client = await TerminalClient.connect("127.0.0.1", gateway.port, phone=truck.phone)
+            await client.send(0x0102, Authentication(truck.auth_code).encode())
+            client.writer.close()  # gone before (or just after) the database answers
+            return await eventually(lambda: TerminalStatus.objects.filter(
+                pk=truck.terminal.pk, connected_at__isnull=False, online=False).exists())
+
+    assert run(scenario())
+    assert VehicleLiveState.objects.get(pk=truck.vehicle.pk).online is False

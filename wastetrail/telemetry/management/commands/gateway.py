@@ -26,7 +26,10 @@ class Command(BaseCommand):
 
         async def main(stop):
             gateway = Gateway(config, make_handoff(config))
-            await gateway.start()
+            try:
+                await gateway.start()
+            except (OSError, RuntimeError) as error:  # port taken, NATS unreachable
+                raise CommandError(f"the gateway cannot start: {error}") from None
             self.stdout.write(f"JT/T 808 gateway on {config.host}:{gateway.port} "
                               f"(hand-off {config.handoff}, {loop_name()})")
             self.stdout.flush()

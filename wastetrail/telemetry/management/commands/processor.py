@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from wastetrail.telemetry.gateway.config import DEFAULT_SUBJECT_PREFIX
 from wastetrail.telemetry.gateway.runner import run
@@ -26,7 +26,10 @@ class Command(BaseCommand):
 
         async def main(stop):
             processor = Processor(store, url=nats_url, stream=stream, subject_prefix=subject_prefix)
-            await processor.start()
+            try:
+                await processor.start()
+            except RuntimeError as error:  # NATS unreachable
+                raise CommandError(str(error)) from None
             self.stdout.write(f"processor consuming {stream} ({subject_prefix}.>) from {nats_url}")
             self.stdout.flush()
             running = asyncio.get_running_loop().create_task(processor.run())
