@@ -202,8 +202,10 @@ def terminal_errors_record(*, errors: Mapping[str, TerminalActivity]) -> None:
         return
     by_phone = {canonical_terminal_phone(phone): seen for phone, seen in errors.items()}
     terminals = dict(Terminal.objects.filter(phone__in=list(by_phone)).values_list("phone", "pk"))
-    for phone in by_phone.keys() - terminals.keys():
-        log.info("terminal %s (not in the registry): %s", phone, by_phone[phone].last_error)
+    strangers = sorted(by_phone.keys() - terminals.keys())
+    if strangers:  # one line, however many: a scan of the port must not flood the log
+        log.info("errors from %d phone number(s) not in the registry, e.g. %s: %s", len(strangers),
+                 ", ".join(strangers[:5]), by_phone[strangers[0]].last_error)
     if terminals:
         activity = {terminals[phone]: dataclasses.replace(by_phone[phone], vehicle_id=None)
                     for phone in terminals}

@@ -75,6 +75,7 @@ ACK_ONLY = frozenset({0x0900, MEDIA_EVENT, 0x0301, 0x0303, 0x0701, 0x0702, 0x070
 # Replies to the platform's requests: nothing to answer (PROTOCOL.md §4), logged.
 NO_REPLY = frozenset({0x0104, 0x0107, 0x0302, 0x0500, 0x0805, 0x0608})
 MAX_AUTH_FAILURES = 3
+LOG_INTERVAL = 60.0  # seconds between two log lines about one connection (the rest are counted)
 
 # Why reading is paused (bits; reading resumes when none is left).
 PAUSE_DB = 1  # waiting for registration/authentication: later frames wait in `backlog`, in order
@@ -89,7 +90,7 @@ class TerminalConnection(asyncio.Protocol):
         "gateway", "transport", "peer", "splitter", "opened_at", "last_seen", "flushed_seen",
         "session", "phone", "vehicle_id", "profile", "replies", "pending", "paused", "reading_paused",
         "backlog", "refused_frames", "auth_failures", "reports", "bad_checksum", "bad_frames",
-        "oversized_seen", "error", "error_at", "error_phone", "closing", "packets",
+        "oversized_seen", "error", "error_at", "error_phone", "closing", "packets", "logged_at", "lines_unlogged",
     )
 
     def __init__(self, gateway: Gateway) -> None:
@@ -121,6 +122,8 @@ class TerminalConnection(asyncio.Protocol):
         self.error_phone = ""  # the phone number frames carried, for errors before authentication
         self.closing = False
         self.packets = None  # the codec's Reassembler, made when the first sub-packaged frame comes
+        self.logged_at = 0.0
+        self.lines_unlogged = 0
 
     # --- asyncio.Protocol -----------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -232,21 +235,21 @@ class TerminalConnection(asyncio.Protocol):
                 self._register(header, body)
             elif msg_id == TERMINAL_RESPONSE:
                 answer = decode_body(header, body)
-                log.info("terminal %s answered 0x%04X (serial %d): result %d", self.phone, answer.reply_id,
-                         answer.reply_serial, answer.result)
+                self.log_line(f"answered 0x{answer.reply_id:04X} (serial {answer.reply_serial}): "
+                              f"result {answer.result}")
             elif msg_id == LOGOUT:
                 self.reply(header, RESULT_OK)
                 self._logout()
             elif msg_id == MEDIA_DATA:
                 media = decode_body(header, body)
-                log.info("terminal %s: media %d (%d bytes, type %d)", self.phone, media.media_id, len(media.data),
-                         media.media_type)
+                log.debug("terminal %s: media %d (%d bytes, type %d)", self.phone, media.media_id, len(media.data),
+                          media.media_type)
                 self.write(media_reply(header, media.media_id, None, self._next_serial(header)))
             elif msg_id in ACK_ONLY:
                 log.debug("terminal %s: message 0x%04X (%d bytes) acknowledged", self.phone, msg_id, len(body))
                 self.reply(header, RESULT_OK)
             elif msg_id in NO_REPLY:
-                log.info("terminal %s: reply 0x%04X (%d bytes)", self.phone, msg_id, len(body))
+                log.debug("terminal %s: reply 0x%04X (%d bytes)", self.phone, msg_id, len(body))
             elif msg_id == QUERY_TIME:
                 self._server_time(header)
             else:
@@ -324,8 +327,7 @@ class TerminalConnection(asyncio.Protocol):
     def _authenticate(self, header: Header, body: bytes) -> None:
         auth = decode_body(header, body)
         if auth.imei or auth.software_version:
-            log.info("terminal %s authenticates: IMEI %s, software %s", header.phone, auth.imei or "-",
-                     auth.software_version or "-")
+            self.log_line(f"authenticates: IMEI {auth.imei or '-'}, software {auth.software_version or '-'}")
         self._database(header, self._authenticated, services.terminal_authenticate,
                        phone=header.phone, auth_code=auth.auth_code, remote_address=self.peer,
                        gateway_id=self.gateway.config.gateway_id)
@@ -334,7 +336,7 @@ class TerminalConnection(asyncio.Protocol):
         if session is None:
             self.auth_failures += 1
             self.reply(header, RESULT_FAILURE)
-            log.info("terminal %s from %s: authentication failed", header.phone, self.peer)
+            self.log_line("authentication failed")
             if self.auth_failures >= MAX_AUTH_FAILURES:
                 self.close("auth failed")
             return
@@ -399,8 +401,7 @@ class TerminalConnection(asyncio.Protocol):
             else:
                 reply = ResendRequest(pending.first_serial, pending.missing,
                                       "2013" if pending.version is None else "2019")
-            log.info("terminal %s: asking for %d missing packet(s) of 0x%04X", self.phone or pending.phone,
-                     len(pending.missing), pending.msg_id)
+            self.log_line(f"asking for {len(pending.missing)} missing packet(s) of 0x{pending.msg_id:04X}")
             self.write(encode_message(reply, phone_raw=pending.phone_raw, serial=serial, version=pending.version))
         if not self.packets.open_messages:
             self.packets = None
@@ -467,9 +468,28 @@ class TerminalConnection(asyncio.Protocol):
         self.transport.close()
 
     def note_error(self, message: str) -> None:
+        """Record the error for the terminal's status (flushed in batches) and log it — the first one,
+        then at most one line a minute per connection, so a flood of bad frames is not a flood of
+        log lines."""
         self.error = message
         self.error_at = _now(UTC)
-        log.info("terminal %s (%s): %s", self.phone or self.error_phone or "?", self.peer, message)
+        self.log_line(message)
+
+    def log_line(self, message: str) -> None:
+        """An INFO line about this authenticated connection, at most one a minute (the others are
+        counted). Before authentication only DEBUG: port scanners and garbage are counted on the
+        terminal's status when the phone number is a terminal's, and summed up once per flush."""
+        if self.session is None:
+            log.debug("connection %s (%s): %s", self.error_phone or "?", self.peer, message)
+            return
+        now = monotonic()
+        if self.logged_at and now - self.logged_at < LOG_INTERVAL:
+            self.lines_unlogged += 1
+            return
+        more = f" ({self.lines_unlogged} more since the last line)" if self.lines_unlogged else ""
+        log.info("terminal %s (%s): %s%s", self.phone, self.peer, message, more)
+        self.logged_at = now
+        self.lines_unlogged = 0
 
     def sweep(self, now: float) -> None:
         """Called by the gateway's sweeper about once a second."""

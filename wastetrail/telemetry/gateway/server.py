@@ -40,6 +40,7 @@ class Gateway:
         self.sessions: dict[str, TerminalConnection] = {}  # phone -> its authenticated connection
         self.stopping = False
         self.refused = 0  # connections refused at the cap (or while stopping)
+        self._refused_logged_at = -60.0
         self.closed_reasons: Counter[str] = Counter()
         self._server: asyncio.AbstractServer | None = None
         self._port = 0
@@ -110,8 +111,11 @@ class Gateway:
     def admit(self, connection: TerminalConnection) -> bool:
         if self.stopping or len(self.connections) >= self.config.max_connections:
             self.refused += 1
-            log.warning("refusing a connection from %s: %s", connection.peer,
-                        "stopping" if self.stopping else f"{len(self.connections)} connections (the cap)")
+            now = monotonic()
+            if now - self._refused_logged_at >= 60.0:  # one line a minute during a flood
+                self._refused_logged_at = now
+                log.warning("refusing connections (%d so far), e.g. from %s: %s", self.refused, connection.peer,
+                            "stopping" if self.stopping else f"{len(self.connections)} connections (the cap)")
             return False
         self.connections.add(connection)
         return True
