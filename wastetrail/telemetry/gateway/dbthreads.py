@@ -14,7 +14,7 @@ from typing import Any
 # SQLite's shared-cache mode (the in-memory database of the test suite) answers a conflicting lock
 # with "database table is locked" at once instead of waiting for the busy timeout; the call rolled
 # back, so it is simply tried again.
-LOCKED_RETRIES = (0.02, 0.05, 0.1, 0.2, 0.5)
+LOCKED_RETRIES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 1.0, 2.0)
 
 
 def _call(fn: Callable, kwargs: dict) -> Any:

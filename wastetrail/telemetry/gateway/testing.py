@@ -46,6 +46,9 @@ class TerminalClient:
         self.serial = 0
         self.splitter = FrameSplitter(max_frame=1 << 20, max_junk=1 << 30)
         self.received: list = []  # parsed frames read but not yet expected
+        # One reader at a time: a test may wait for a closed connection while another of its tasks is
+        # still reading a reply on it (StreamReader refuses two concurrent reads).
+        self.reading = asyncio.Lock()
 
     @classmethod
     async def connect(cls, host: str, port: int, *, phone: str, version: int | None = None) -> TerminalClient:
@@ -79,15 +82,18 @@ class TerminalClient:
     # --- receiving -----------------------------------------------------------------------------
     async def receive(self, timeout: float = TIMEOUT):
         """The next frame from the gateway as (Header, decoded body)."""
-        while not self.received:
-            data = await asyncio.wait_for(self.reader.read(65536), timeout)
-            if not data:
-                raise ConnectionClosed("the gateway closed the connection")
-            for raw in self.splitter.feed(data):
-                frame = parse_frame(raw)
-                assert frame.checksum_ok, f"bad checksum from the gateway: {raw.hex()}"
-                self.received.append((frame.header, decode_body(frame.header, frame.body)))
-        return self.received.pop(0)
+        async def read_one():
+            async with self.reading:
+                while not self.received:
+                    data = await self.reader.read(65536)
+                    if not data:
+                        raise ConnectionClosed("the gateway closed the connection")
+                    for raw in self.splitter.feed(data):
+                        frame = parse_frame(raw)
+                        assert frame.checksum_ok, f"bad checksum from the gateway: {raw.hex()}"
+                        self.received.append((frame.header, decode_body(frame.header, frame.body)))
+                return self.received.pop(0)
+        return await asyncio.wait_for(read_one(), timeout)
 
     async def expect(self, msg_id: int, timeout: float = TIMEOUT):
         header, body = await self.receive(timeout)
@@ -104,15 +110,17 @@ class TerminalClient:
 
     async def closed_within(self, seconds: float = TIMEOUT) -> bool:
         """True when the gateway closes the connection within `seconds` (frames before are dropped)."""
+        async def until_closed():
+            async with self.reading:
+                while await self.reader.read(65536):
+                    pass
         try:
-            while True:
-                data = await asyncio.wait_for(self.reader.read(65536), seconds)
-                if not data:
-                    return True
+            await asyncio.wait_for(until_closed(), seconds)
         except TimeoutError:
             return False
         except ConnectionError:
             return True
+        return True
 
     # --- the session -----------------------------------------------------------------------------
     async def register(self, *, plate: str, plate_colour: int = 2, model: str = "ZT-808G",

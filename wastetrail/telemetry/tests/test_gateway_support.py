@@ -14,9 +14,10 @@ import contextlib
 import dataclasses
 import datetime as dt
 import threading
+import time
 
 import pytest
-from django.db import connections
+from django.db import OperationalError, connections
 
 from wastetrail.accounts.models import Organisation, OrganisationKind
 from wastetrail.registry.models import Terminal, Vehicle
@@ -28,6 +29,7 @@ from wastetrail.testing import reload_rulebook_defaults
 
 JIANGMEN = (22_578_000, 113_081_000)  # lat_e6, lon_e6
 TEST_TIMEOUT = 60.0  # a whole scenario; individual waits are shorter
+LOCKED_FOR_AT_MOST = 15.0  # seconds a test's read waits for the gateway's writers (SQLite test database)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -116,10 +118,19 @@ def run(scenario) -> object:
 
 async def in_db(fn, /, *args, **kwargs):
     """Run a database read or write from inside the test's event loop (Django's ORM is synchronous:
-    it runs in a thread, whose connection is closed after)."""
+    it runs in a thread, whose connection is closed after). On SQLite's in-memory test database
+    (shared cache) a table another thread is writing answers "locked" at once: try again, as the
+    gateway's own database threads do."""
     def call():
+        deadline = time.monotonic() + LOCKED_FOR_AT_MOST
         try:
-            return fn(*args, **kwargs)
+            while True:
+                try:
+                    return fn(*args, **kwargs)
+                except OperationalError as error:
+                    if "locked" not in str(error) or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.02)
         finally:
             connections.close_all()
     return await asyncio.to_thread(call)
