@@ -21,6 +21,7 @@ from collections import Counter
 from time import monotonic
 
 import pytest
+from django.db import connection as db_connection
 
 from wastetrail.telemetry.gateway import Gateway, GatewayConfig
 from wastetrail.telemetry.gateway.connection import TerminalConnection
@@ -48,7 +49,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 FRAMES_PER_STREAM = 8
 UNAUTHENTICATED_SHARE = 0.2  # of the streams; the rest go to the authenticated connection
 DB_MESSAGES = (b"\x01\x00", b"\x01\x02")  # register, authenticate
-DB_SEED_WEIGHT = 8
+DB_SEED_WEIGHT = 20
 WAIT_S = 30.0  # the longest a paused connection may wait for the database or the sink
 # RSS may grow after the first tenth of the run by at most this much: the codec's phone cache
 # (at most 100,000 entries, about 15 MB) may fill meanwhile; a leak of one small object per frame
@@ -189,9 +190,9 @@ def test_a_million_damaged_frames_leave_the_connection_handler_standing(log_chec
     truck = make_fleet(1)[0]
     phone_raws = {None: phone_to_raw(truck.phone), 1: phone_to_raw(truck.phone, 1)}
     seeds = rehead(vector_frames(), phone_raws) + encoder_frames(phone_raws)
-    # Registration and authentication frames go to the database (a few milliseconds each): one in
-    # DB_SEED_WEIGHT of the others' weight keeps a million frames within a minute or so, and still
-    # sends thousands of damaged ones to the services.
+    # Registration and authentication frames go to the database (milliseconds each): at
+    # 1/DB_SEED_WEIGHT of the others' weight a million frames take about a minute, and still send
+    # a thousand or more damaged ones to the services.
     mutator = Mutator([s for s in seeds if s[:2] not in DB_MESSAGES] * DB_SEED_WEIGHT
                       + [s for s in seeds if s[:2] in DB_MESSAGES], SEED)
     auth_frame = encode_frame(0x0102, Authentication(truck.auth_code).encode(), phone_raw=phone_raws[None], serial=1)
@@ -204,9 +205,10 @@ def test_a_million_damaged_frames_leave_the_connection_handler_standing(log_chec
             "event loop", b"", context.get("exception") or RuntimeError(context["message"])))
         sink = CheckingSink()
         await sink.start()
-        # One database thread: the SQLite test database (in memory, shared cache) locks whole tables
-        # and does not wait for a lock, so two threads writing at once would fail each other.
-        gateway = Gateway(GatewayConfig(port=0, seen_flush_interval=1.0), sink, db_workers=1)
+        # One database thread on SQLite: the test database (in memory, shared cache) locks whole
+        # tables and does not wait for a lock, so two threads writing at once would fail each other.
+        gateway = Gateway(GatewayConfig(port=0, seen_flush_interval=1.0), sink,
+                          db_workers=1 if db_connection.vendor == "sqlite" else 2)
         calls = Counter()
         real_call = gateway.db.call
 

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 
 from wastetrail.telemetry.gateway import Gateway, InProcessHandoff
 from wastetrail.telemetry.gateway.testing import TerminalClient
@@ -47,6 +47,19 @@ async def gateway_for_many():
         await gateway.stop()
 
 
+async def read_db(fn):
+    """A read while the gateway writes: SQLite's shared-cache test database refuses a read of a table
+    being written ("database table is locked") instead of waiting, so wait here."""
+    for _ in range(100):
+        try:
+            return await in_db(fn)
+        except OperationalError as error:
+            if "locked" not in str(error):
+                raise
+            await asyncio.sleep(0.05)
+    return await in_db(fn)
+
+
 async def heartbeat_until(client: TerminalClient, stop: asyncio.Event) -> int:
     """Send a heartbeat every HEARTBEAT_S and check its 0x8001, until `stop`; how many were answered."""
     answered = 0
@@ -82,7 +95,7 @@ def test_five_hundred_terminals_authenticate_stay_up_on_heartbeats_and_only_the_
             terminals = [asyncio.create_task(terminal(index, truck)) for index, truck in enumerate(trucks)]
             await asyncio.wait_for(all_in.wait(), 120)
             assert len(gateway.sessions) == TERMINALS
-            assert await in_db(lambda: TerminalStatus.objects.filter(online=True).count()) == TERMINALS
+            assert await read_db(lambda: TerminalStatus.objects.filter(online=True).count()) == TERMINALS
 
             # Heartbeats for three idle timeouts: nobody is closed.
             await asyncio.sleep(IDLE_TIMEOUT_S * 3)
