@@ -36,6 +36,7 @@ CLOCK_TOLERANCE = dt.timedelta(minutes=10)  # device clock ahead of the gateway'
 EARLIEST_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # JT/T 808 years are 20YY: anything before is junk
 
 EARTH_RADIUS_M = 6_371_008.8
+_METRES_PER_MICRODEGREE = EARTH_RADIUS_M * math.pi / 180 / 1_000_000
 MAX_LAT_E6 = 90_000_000
 MAX_LON_E6 = 180_000_000
 STATUS_FIXED = 1 << 1  # status bit 1: the receiver has a fix
@@ -91,11 +92,12 @@ class Fix:
 def plausible_move(a: Fix, b: Fix, *, max_speed_kmh: float = MAX_TRUCK_SPEED_KMH,
                    tolerance_m: float = JUMP_TOLERANCE_M) -> bool:
     """Could a truck get from a to b in the time between them?"""
-    distance = haversine_m(a.lat_e6, a.lon_e6, b.lat_e6, b.lon_e6)
-    if distance <= tolerance_m:
+    reach_m = tolerance_m + max_speed_kmh / 3.6 * abs((b.time - a.time).total_seconds())
+    # Cheap bound first (almost every fix passes it): along the meridian, then along the parallel,
+    # is never shorter than the great circle, and a parallel's degree is at most a meridian's.
+    if (abs(b.lat_e6 - a.lat_e6) + abs(b.lon_e6 - a.lon_e6)) * _METRES_PER_MICRODEGREE <= reach_m:
         return True
-    seconds = abs((b.time - a.time).total_seconds())
-    return distance <= tolerance_m + max_speed_kmh / 3.6 * seconds
+    return haversine_m(a.lat_e6, a.lon_e6, b.lat_e6, b.lon_e6) <= reach_m
 
 
 @dataclass(frozen=True, slots=True)

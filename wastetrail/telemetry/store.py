@@ -195,9 +195,13 @@ def _time_adapter(db) -> Callable[[dt.datetime], object]:
 def _sqlite_time(moment: dt.datetime) -> str:
     """As Django stores datetimes in SQLite (operations.adapt_datetimefield_value): naive UTC text.
     The same instant must give the same text, or the primary key would not see the resend."""
-    if moment.tzinfo is not UTC:  # records carry UTC already: skip the conversion, per row
-        moment = moment.astimezone(UTC)
-    return str(moment.replace(tzinfo=None))
+    if moment.tzinfo is UTC:  # what records carry: the text without its "+00:00" (no copy per row)
+        return str(moment)[:-6]
+    return str(moment.astimezone(UTC).replace(tzinfo=None))
+
+
+# Extras as SQLite's JSON text: one encoder made once (json.dumps builds one per call with options).
+_extras_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _position_rows(db, records: Sequence[PositionRecord], flags: Sequence[int]) -> Iterable[tuple]:
@@ -206,9 +210,12 @@ def _position_rows(db, records: Sequence[PositionRecord], flags: Sequence[int]) 
             yield (r.vehicle_id, r.device_time, r.received_at, r.lat_e6, r.lon_e6, r.altitude_m, r.speed_dkmh,
                    r.heading, r.alarm, r.status, r.extras, int(r.source), f)
         return
+    received, received_text = None, ""
     for r, f in zip(records, flags, strict=True):
-        yield (r.vehicle_id, _sqlite_time(r.device_time), _sqlite_time(r.received_at), r.lat_e6, r.lon_e6,
-               r.altitude_m, r.speed_dkmh, r.heading, r.alarm, r.status, json.dumps(r.extras), int(r.source), f)
+        if r.received_at is not received:  # one receive time per read from a socket: converted once
+            received, received_text = r.received_at, _sqlite_time(r.received_at)
+        yield (r.vehicle_id, _sqlite_time(r.device_time), received_text, r.lat_e6, r.lon_e6,
+               r.altitude_m, r.speed_dkmh, r.heading, r.alarm, r.status, _extras_json(r.extras), int(r.source), f)
 
 
 def _insert_positions(db, records: Sequence[PositionRecord], flags: Sequence[int]) -> int:
