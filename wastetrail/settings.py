@@ -192,6 +192,8 @@ JT808_ACCEPT_BAD_CHECKSUM = os.environ.get("JT808_ACCEPT_BAD_CHECKSUM", "0") == 
 TELEMETRY_HANDOFF = os.environ.get("TELEMETRY_HANDOFF", "inproc")
 NATS_URL = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
 NATS_POSITIONS_STREAM = os.environ.get("NATS_POSITIONS_STREAM", "WASTETRAIL_POSITIONS")
+# Gateways publish to <prefix>.<gateway id>; the stream holds <prefix>.>.
+NATS_POSITIONS_SUBJECT = os.environ.get("NATS_POSITIONS_SUBJECT", "wastetrail.positions")
 # Days of positions kept; older daily partitions (PostgreSQL) or rows (SQLite) are dropped by
 # `wastetrail positions prune`. 0 keeps everything.
 POSITION_RETENTION_DAYS = _env_int("POSITION_RETENTION_DAYS", 400)

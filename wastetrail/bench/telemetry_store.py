@@ -1,7 +1,7 @@
 """Position storage throughput: rows per second through `store.write_positions`, against a bare bulk
 insert of the same rows measured the same way.
 
-The figure `bulk_insert_positions_per_s_<vendor>` is the store's rate; its baseline is the bare
+The figure `bulk_insert_positions_per_s_sqlite` / `_postgres` is the store's rate; its baseline is the bare
 insert (PostgreSQL: binary `COPY` straight into a plain table with no key, no partitions, no staging;
 SQLite: `executemany` into a plain table with no key), both in batches of ``BATCH`` rows, one
 transaction per batch. The ratio is therefore the share of the raw insert speed that is left once
@@ -144,4 +144,5 @@ def bulk_insert_positions(out_dir: Path, *, repeats: int = 5) -> Figure:
 
     baseline = rate_per_second(timed(bare_insert_rate, bare_rounds), repeats=repeats)
     value = rate_per_second(timed(store_write_rate, store_rounds), repeats=repeats)
-    return record(f"bulk_insert_positions_per_s_{connection.vendor}", value, "rows/s", baseline, out_dir)
+    vendor = "postgres" if connection.vendor == "postgresql" else connection.vendor
+    return record(f"bulk_insert_positions_per_s_{vendor}", value, "rows/s", baseline, out_dir)

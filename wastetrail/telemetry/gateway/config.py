@@ -81,7 +81,7 @@ class GatewayConfig:
             "handoff": settings.TELEMETRY_HANDOFF,
             "nats_url": settings.NATS_URL,
             "nats_stream": settings.NATS_POSITIONS_STREAM,
-            "nats_subject_prefix": getattr(settings, "NATS_POSITIONS_SUBJECT", DEFAULT_SUBJECT_PREFIX),
+            "nats_subject_prefix": settings.NATS_POSITIONS_SUBJECT,
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)

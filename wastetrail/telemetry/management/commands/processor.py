@@ -7,7 +7,6 @@ import asyncio
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from wastetrail.telemetry.gateway.config import DEFAULT_SUBJECT_PREFIX
 from wastetrail.telemetry.gateway.runner import run
 
 
@@ -17,8 +16,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--nats-url", default=settings.NATS_URL)
         parser.add_argument("--stream", default=settings.NATS_POSITIONS_STREAM)
-        parser.add_argument("--subject-prefix", default=getattr(settings, "NATS_POSITIONS_SUBJECT",
-                                                                DEFAULT_SUBJECT_PREFIX))
+        parser.add_argument("--subject-prefix", default=settings.NATS_POSITIONS_SUBJECT)
 
     def handle(self, *args, nats_url: str, stream: str, subject_prefix: str, **options):
         from wastetrail.telemetry import store
