@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from wastetrail.core import aio
 from wastetrail.telemetry import jt808
 from wastetrail.telemetry.simulator.terminal import TerminalIdentity
 
@@ -350,12 +351,7 @@ async def load_async(options: LoadOptions, identities: Iterable[TerminalIdentity
 
 
 def _child(options: LoadOptions, identities: list[TerminalIdentity], connection) -> None:
-    try:
-        import uvloop
-
-        result = uvloop.run(load_async(options, identities))
-    except ImportError:
-        result = asyncio.run(load_async(options, identities))
+    result = aio.run(load_async(options, identities))
     connection.send(result)
     connection.close()
 
@@ -368,12 +364,7 @@ def run_load(options: LoadOptions, identities: Iterable[TerminalIdentity], *, pr
         # One device-time base for every process, so the result converts back to times.
         options = dataclasses.replace(options, start_time=options.first_time())
     if processes <= 0:
-        try:
-            import uvloop
-
-            return uvloop.run(load_async(options, identities))
-        except ImportError:
-            return asyncio.run(load_async(options, identities))
+        return aio.run(load_async(options, identities))
     context = multiprocessing.get_context("spawn")
     children = []
     for index in range(processes):

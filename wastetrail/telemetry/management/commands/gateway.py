@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from wastetrail.core.aio import loop_name
+from wastetrail.core.aio import run_until_signalled as run
 from wastetrail.telemetry.gateway import Gateway, GatewayConfig, make_handoff
 from wastetrail.telemetry.gateway.config import HANDOFF_MODES
-from wastetrail.telemetry.gateway.runner import loop_name, run
 
 
 class Command(BaseCommand):

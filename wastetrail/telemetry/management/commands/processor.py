@@ -7,7 +7,7 @@ import asyncio
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from wastetrail.telemetry.gateway.runner import run
+from wastetrail.core.aio import run_until_signalled as run
 
 
 class Command(BaseCommand):

@@ -6,32 +6,15 @@ generator). A client of the gateway: it reads the fleet from the database once a
 
 from __future__ import annotations
 
-import asyncio
 import math
-import signal
 from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from wastetrail.core.aio import run_until_signalled
+
 MAX_SPEED = 3600.0
-
-
-def _run(main):
-    """Run main(stop) on uvloop when available; SIGTERM and Ctrl-C set `stop` (a graceful end)."""
-
-    async def wrapper():
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        return await main(stop)
-
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(wrapper())
-    return uvloop.run(wrapper())
 
 
 class Command(BaseCommand):
@@ -172,7 +155,7 @@ class Command(BaseCommand):
             truth=options["truth"], seed=options["seed"], signal_loss=options["signal_loss"], client=client,
             summary_every_s=options["summary_every"],
         )
-        _run(lambda stop: simulate(run_options, fleet, land=land, trajectories=trajectories, stop=stop,
+        run_until_signalled(lambda stop: simulate(run_options, fleet, land=land, trajectories=trajectories, stop=stop,
                                    report=self._report))
 
     def _load(self, options: dict, fleet, port: int) -> None:
