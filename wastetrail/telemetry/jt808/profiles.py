@@ -36,10 +36,15 @@ _U32 = struct.Struct(">I")
 def _scaled(key: str, size: int, scale: float) -> ItemDecoder:
     unpack = (_U16 if size == 2 else _U32).unpack
 
-    def decode(value: bytes) -> dict | None:
-        if len(value) != size:
-            return None
-        return {key: round(unpack(value)[0] / scale, 1) if scale != 1 else unpack(value)[0]}
+    if scale == 1:
+        def decode(value: bytes) -> dict | None:
+            return {key: unpack(value)[0]} if len(value) == size else None
+    else:
+        # An integer over 10 is already the double nearest its one-decimal value: no round() per report.
+        assert scale == 10, "only tenths are sent"
+
+        def decode(value: bytes) -> dict | None:
+            return {key: unpack(value)[0] / 10} if len(value) == size else None
 
     return decode
 
