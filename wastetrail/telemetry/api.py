@@ -128,6 +128,8 @@ class TerminalOut(Schema):
     disconnected_at: dt.datetime | None
     last_frame_at: dt.datetime | None
     remote_address: str
+    imei: str = Field(..., description="Sent by JT/T 808-2019 terminals when they authenticate; empty otherwise")
+    software_version: str
     last_error: str
     last_error_at: dt.datetime | None
     reports: int = Field(..., description="Location reports received")
@@ -141,6 +143,14 @@ class TerminalOut(Schema):
     @staticmethod
     def resolve_remote_address(obj: Terminal) -> str:
         return obj.remote_address or ""
+
+    @staticmethod
+    def resolve_imei(obj: Terminal) -> str:
+        return obj.imei or ""
+
+    @staticmethod
+    def resolve_software_version(obj: Terminal) -> str:
+        return obj.software_version or ""
 
     @staticmethod
     def resolve_last_error(obj: Terminal) -> str:

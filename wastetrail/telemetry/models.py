@@ -111,6 +111,9 @@ class TerminalStatus(models.Model):
     last_frame_at = models.DateTimeField(_("last frame at"), null=True, blank=True)
     remote_address = models.CharField(_("remote address"), max_length=64, blank=True)
     gateway_id = models.CharField(_("gateway"), max_length=64, blank=True)
+    # Sent with a JT/T 808-2019 authentication (0x0102); what commissioning and firmware recalls need.
+    imei = models.CharField(_("IMEI"), max_length=15, blank=True)
+    software_version = models.CharField(_("software version"), max_length=20, blank=True)
     last_error = models.CharField(_("last error"), max_length=300, blank=True)
     last_error_at = models.DateTimeField(_("last error at"), null=True, blank=True)
     bad_checksum = models.BigIntegerField(_("frames with a bad checksum"), default=0)

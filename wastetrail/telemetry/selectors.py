@@ -465,7 +465,8 @@ class TerminalOrder(models.TextChoices):
 # The gateway's view of a terminal, as plain attributes of each Terminal a list returns (null and
 # zero before its first connection, when it has no TerminalStatus row).
 TERMINAL_STATUS_COLUMNS = ("online", "connected_at", "disconnected_at", "last_frame_at", "remote_address",
-                           "last_error", "last_error_at", "reports", "bad_checksum", "bad_frames")
+                           "imei", "software_version", "last_error", "last_error_at", "reports", "bad_checksum",
+                           "bad_frames")
 
 
 def terminal_status_list(*, actor: Actor, connection: str | None = None, search: str = "",

@@ -122,9 +122,11 @@ def _register(phone: str, plate: str, plate_colour: int) -> Registration:
 
 
 def terminal_authenticate(*, phone: str, auth_code: str, remote_address: str = "", gateway_id: str = "",
+                          imei: str = "", software_version: str = "",
                           at: dt.datetime | None = None) -> Session | None:
     """Check the auth code (0x0102); on success mark terminal and vehicle online and return the
-    session, otherwise record the failure on the terminal (when it exists) and return None."""
+    session, otherwise record the failure on the terminal (when it exists) and return None. A
+    2019 terminal also names its IMEI and software version; they are kept when given."""
     phone = canonical_terminal_phone(phone)
     at = at or timezone.now()
     terminal = Terminal.objects.filter(phone=phone).only("pk", "auth_code", "vehicle_id", "terminal_model").first()
@@ -140,9 +142,10 @@ def terminal_authenticate(*, phone: str, auth_code: str, remote_address: str = "
         return None
     with transaction.atomic():
         _ensure_status_rows([terminal.pk])
+        identity = {"imei": imei[:15], "software_version": software_version[:20]} if imei or software_version else {}
         TerminalStatus.objects.filter(pk=terminal.pk).update(
             online=True, connected_at=at, last_frame_at=at, remote_address=remote_address[:64],
-            gateway_id=gateway_id[:64])
+            gateway_id=gateway_id[:64], **identity)
         live.vehicle_online(vehicle_id=terminal.vehicle_id, at=at)
     return Session(terminal_pk=terminal.pk, phone=phone, vehicle_id=terminal.vehicle_id,
                    terminal_model=terminal.terminal_model, connected_at=at)

@@ -326,11 +326,10 @@ class TerminalConnection(asyncio.Protocol):
 
     def _authenticate(self, header: Header, body: bytes) -> None:
         auth = decode_body(header, body)
-        if auth.imei or auth.software_version:
-            self.log_line(f"authenticates: IMEI {auth.imei or '-'}, software {auth.software_version or '-'}")
         self._database(header, self._authenticated, services.terminal_authenticate,
                        phone=header.phone, auth_code=auth.auth_code, remote_address=self.peer,
-                       gateway_id=self.gateway.config.gateway_id)
+                       gateway_id=self.gateway.config.gateway_id, imei=auth.imei or "",
+                       software_version=auth.software_version or "")
 
     def _authenticated(self, header: Header, session: services.Session | None) -> None:
         if session is None:

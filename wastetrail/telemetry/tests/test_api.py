@@ -227,7 +227,7 @@ def test_terminals_are_paginated_filtered_and_show_the_gateways_view(client, cas
     moment = timezone.now()
     online, offline, never = (v.terminal for v in fleet.mine)
     seed_terminal_status(online, online=True, connected_at=moment, last_frame_at=moment,
-                         remote_address="10.0.0.8:50211", reports=42)
+                         remote_address="10.0.0.8:50211", reports=42, imei="861234567890123", software_version="V2.1")
     seed_terminal_status(offline, online=False, connected_at=moment - dt.timedelta(days=1), disconnected_at=moment,
                          last_frame_at=moment - dt.timedelta(hours=1), last_error="checksum mismatch",
                          last_error_at=moment, bad_checksum=3)
@@ -238,6 +238,8 @@ def test_terminals_are_paginated_filtered_and_show_the_gateways_view(client, cas
     first = body["items"][0]
     assert (first["connection"], first["remote_address"], first["reports"]) == ("online", "10.0.0.8:50211", 42)
     assert first["vehicle_plate"] == fleet.mine[0].plate
+    assert (first["imei"], first["software_version"]) == ("861234567890123", "V2.1")
+    assert body["items"][1]["imei"] == ""  # a 2013 terminal does not say
     only_offline = get(client, f"{BASE}/terminals", auth, connection="offline")["items"]
     assert [(t["id"], t["last_error"], t["bad_checksum"]) for t in only_offline] == [
         (offline.pk, "checksum mismatch", 3)]

@@ -128,6 +128,8 @@ def test_a_2019_terminal_authenticates_with_its_imei_and_gets_2019_replies():
 
     run(scenario())
     assert len(positions(truck)) == 1
+    status = TerminalStatus.objects.get(pk=truck.terminal.pk)  # what commissioning and firmware recalls need
+    assert (status.imei, status.software_version) == ("861234567890123", "V2.1")
 
 
 # --- location reports: acknowledged only once durable -------------------------------------------

@@ -180,7 +180,7 @@ def test_the_terminal_status_page_lists_filters_and_sorts(login, fleets):  # noq
     moment = timezone.now()
     online, offline, never = (v.terminal for v in fleet.mine)
     seed_terminal_status(online, online=True, connected_at=moment, last_frame_at=moment,
-                         remote_address="10.1.2.3:40000")
+                         remote_address="10.1.2.3:40000", imei="861234567890123", software_version="V2.1")
     seed_terminal_status(offline, online=False, connected_at=moment - dt.timedelta(days=2), disconnected_at=moment,
                          last_frame_at=moment - dt.timedelta(days=1), last_error="unreadable frame",
                          last_error_at=moment)
@@ -190,6 +190,7 @@ def test_the_terminal_status_page_lists_filters_and_sorts(login, fleets):  # noq
     assert order == [online.pk, offline.pk, never.pk]  # last frame, newest first; never-connected last
     assert fleet.theirs[0].terminal.phone not in html
     assert "10.1.2.3:40000" in html and "unreadable frame" in html
+    assert "IMEI 861234567890123" in html and "V2.1" in html and html.count('data-testid="terminal-identity"') == 1
     assert f'href="{reverse("vehicle-track", args=[fleet.mine[0].pk])}"' in html  # the plate opens its track
     assert 'data-testid="sort-last-frame"' in html and "order=last_frame" in html
     oldest_first = client.get(reverse("terminal-status"), {"order": "last_frame"}).content.decode()

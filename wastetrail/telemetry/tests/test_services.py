@@ -102,6 +102,15 @@ def test_authentication_marks_terminal_and_vehicle_online():
     assert VehicleLiveState.objects.get(pk=truck.vehicle.pk).online is True
 
 
+def test_a_2013_authentication_keeps_the_imei_a_2019_one_gave():
+    truck = make_fleet(1)[0]
+    services.terminal_authenticate(phone=truck.phone, auth_code=truck.auth_code, imei="861234567890123",
+                                   software_version="V2.1")
+    services.terminal_authenticate(phone=truck.phone, auth_code=truck.auth_code)  # no identity in 2013
+    status = TerminalStatus.objects.get(pk=truck.terminal.pk)
+    assert (status.imei, status.software_version) == ("861234567890123", "V2.1")
+
+
 @pytest.mark.parametrize("code", ["WRONG", ""])
 def test_a_wrong_auth_code_fails_and_is_recorded(code):
     truck = make_fleet(1)[0]
