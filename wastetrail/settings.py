@@ -76,6 +76,8 @@ INSTALLED_APPS = [
     "wastetrail.plans",
     "wastetrail.manifests",
     "wastetrail.telemetry",
+    "wastetrail.stacking",
+    "wastetrail.complaints",
 ]
 
 MIDDLEWARE = [
