@@ -191,6 +191,12 @@ JT808_IDLE_TIMEOUT = _env_int("JT808_IDLE_TIMEOUT", 180)
 # Accept frames whose checksum is wrong (some vendors' firmware gets it wrong); they are counted either way.
 JT808_ACCEPT_BAD_CHECKSUM = os.environ.get("JT808_ACCEPT_BAD_CHECKSUM", "0") == "1"
 # Gateway -> storage hand-off: "inproc" (one machine) or "nats" (JetStream; `wastetrail processor` stores).
+# Public report form: how many reports one connection may send (work orders, fill reports).
+PUBLIC_REPORTS_PER_HOUR = int(os.environ.get("PUBLIC_REPORTS_PER_HOUR", "5"))
+PUBLIC_REPORTS_PER_DAY = int(os.environ.get("PUBLIC_REPORTS_PER_DAY", "20"))
+# Text messages (tracking codes, answers): "log", "memory" (tests) or a class path (core/sms.py).
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
+
 TELEMETRY_HANDOFF = os.environ.get("TELEMETRY_HANDOFF", "inproc")
 NATS_URL = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
 NATS_POSITIONS_STREAM = os.environ.get("NATS_POSITIONS_STREAM", "WASTETRAIL_POSITIONS")

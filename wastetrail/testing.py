@@ -104,6 +104,7 @@ def build_cast() -> Cast:
 RULEBOOK_DATA_MIGRATIONS = (
     ("wastetrail.core.migrations.0005_jiangmen_defaults", "load_defaults"),
     ("wastetrail.core.migrations.0007_plan_outflow_tolerance", "load"),
+    ("wastetrail.complaints.migrations.0003_catalogue_and_parameters", "load"),
 )
 
 

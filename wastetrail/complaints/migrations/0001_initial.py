@@ -2,6 +2,7 @@
 
 import django.db.models.deletion
 from django.conf import settings
+import django.core.serializers.json
 from django.db import migrations, models
 
 
@@ -42,7 +43,7 @@ class Migration(migrations.Migration):
                 ('kind', models.CharField(choices=[('received', 'Received'), ('classified', 'Classified'), ('dispatched', 'Dispatched'), ('accepted', 'Signed for'), ('returned', "Returned as not the unit's duty"), ('extension_requested', 'Extension requested'), ('extension_approved', 'Extension approved'), ('extension_rejected', 'Extension rejected'), ('handled', 'Handled'), ('answered', 'Answered'), ('rated', 'Rated'), ('closed', 'Closed'), ('reopened', 'Reopened'), ('warned', 'Deadline warning'), ('overdue', 'Overdue'), ('linked', 'Links changed'), ('case_requested', 'Enforcement case requested'), ('note', 'Note')], max_length=24, verbose_name='event')),
                 ('at', models.DateTimeField(verbose_name='when')),
                 ('note', models.TextField(blank=True, verbose_name='note')),
-                ('data', models.JSONField(blank=True, default=dict)),
+                ('data', models.JSONField(blank=True, default=dict, encoder=django.core.serializers.json.DjangoJSONEncoder)),
             ],
             options={
                 'verbose_name': 'work-order event',
