@@ -96,12 +96,15 @@ class ManifestOut(Schema):
     allowed_steps: list[str] = Field(..., description="The steps the state machine allows next")
     parent_id: int | None = Field(..., description="The refused manifest this one redirects")
     parent_number: str | None
-    plan_id: int
+    source: str = Field(..., description="project, or collection (a stacking point's: no project, plan or "
+                                         "emission approval)")
+    plan_id: int | None
     # GD 联单办法 Art. 4
     emitter_id: int
     emitter_name: str = Field(..., alias="emitter.name")
-    project_id: int
-    project_name: str = Field(..., alias="project.name")
+    project_id: int | None
+    project_name: str = Field(..., alias="origin_display",
+                              description="The project's name; for a collection the stacking point's address")
     emitter_address: str
     category: str = Field(..., alias="category.code")
     category_name: str
@@ -122,8 +125,8 @@ class ManifestOut(Schema):
     site_name: str = Field(..., alias="site.name")
     disposal_method: str
     disposal_method_display: str = Field(..., alias="get_disposal_method_display")
-    emission_approval_id: int
-    emission_approval_number: str = Field(..., alias="emission_approval.number")
+    emission_approval_id: int | None
+    emission_approval_number: str | None
     transport_approval_id: int
     transport_approval_number: str = Field(..., alias="transport_approval.number")
     disposal_approval_id: int
@@ -145,6 +148,10 @@ class ManifestOut(Schema):
     @staticmethod
     def resolve_parent_number(obj: Manifest) -> str | None:
         return obj.parent.number if obj.parent_id else None
+
+    @staticmethod
+    def resolve_emission_approval_number(obj: Manifest) -> str | None:
+        return obj.emission_approval.number if obj.emission_approval_id else None
 
     @staticmethod
     def resolve_category_name(obj: Manifest) -> str:

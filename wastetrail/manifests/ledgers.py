@@ -202,7 +202,7 @@ COLUMNS: tuple[Column, ...] = (
     _column("arrived_at", "datetime", 17, lambda m: _local(m.arrived_at)),
     _column("received_at", "datetime", 17, lambda m: _local(m.received_at)),
     _column("closed_at", "datetime", 17, lambda m: _local(m.closed_at)),
-    _column("project", "text", 28, lambda m: m.project.name),
+    _column("project", "text", 28, lambda m: m.origin_display),
     _column("emitter", "text", 28, lambda m: m.emitter.name),
     _column("category", "text", 14, lambda m: str(m.category)),
     _column("estimated_m3", "number", 12, lambda m: m.estimated_m3),

@@ -33,6 +33,15 @@ class ManifestStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class ManifestSource(models.TextChoices):
+    """Where the load comes from: a construction project (under its filed plan and emission
+    approval) or a collection at a decoration-waste stacking point (stacking.CollectionRequest),
+    which needs neither: residents' decoration waste has no handling plan (Art. 15)."""
+
+    PROJECT = "project", _("Construction project")
+    COLLECTION = "collection", _("Stacking point collection")
+
+
 class DisposalMethod(models.TextChoices):
     DISPOSAL = "disposal", _("Disposal (landfill)")
     RECYCLING = "recycling", _("Recycling")
@@ -113,14 +122,16 @@ class Manifest(models.Model):
                               default=ManifestStatus.ISSUED)
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
                                related_name="redirects", verbose_name=_("redirected from"))
+    source = models.CharField(_("source"), max_length=12, choices=ManifestSource.choices,
+                              default=ManifestSource.PROJECT)
     plan = models.ForeignKey(HandlingPlan, on_delete=models.PROTECT, related_name="manifests",
-                             verbose_name=_("handling plan"))
+                             null=True, blank=True, verbose_name=_("handling plan"))
 
     # Emitting unit (Art. 4: emitting unit and address).
     emitter = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="emitted_manifests",
                                 verbose_name=_("emitting unit"))
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="manifests",
-                                verbose_name=_("construction project"))
+                                null=True, blank=True, verbose_name=_("construction project"))
     emitter_address = models.CharField(_("emitting address"), max_length=300, blank=True)
     # Category and quantity.
     category = models.ForeignKey(WasteCategory, on_delete=models.PROTECT, related_name="+",
@@ -145,7 +156,7 @@ class Manifest(models.Model):
     disposal_method = models.CharField(_("disposal method"), max_length=16, choices=DisposalMethod.choices)
     # The approvals in force when issued.
     emission_approval = models.ForeignKey(Approval, on_delete=models.PROTECT, related_name="+",
-                                          verbose_name=_("emission approval"))
+                                          null=True, blank=True, verbose_name=_("emission approval"))
     transport_approval = models.ForeignKey(Approval, on_delete=models.PROTECT, related_name="+",
                                            verbose_name=_("transport approval"))
     disposal_approval = models.ForeignKey(Approval, on_delete=models.PROTECT, related_name="+",
@@ -195,6 +206,15 @@ class Manifest(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["vehicle"], condition=Q(status__in=VEHICLE_BUSY_STATUSES),
                                     name="one_open_manifest_per_vehicle"),
+            # A project's load has its project, plan and emission approval; a stacking point's
+            # collection has none of them.
+            models.CheckConstraint(
+                condition=Q(source=ManifestSource.PROJECT, project__isnull=False, plan__isnull=False,
+                            emission_approval__isnull=False)
+                | Q(source=ManifestSource.COLLECTION, project__isnull=True, plan__isnull=True,
+                    emission_approval__isnull=True),
+                name="manifest_source_matches_origin",
+            ),
             models.CheckConstraint(condition=Q(estimated_m3__gt=0, estimated_t__gt=0),
                                    name="manifest_estimate_positive"),
             models.CheckConstraint(condition=Q(expected_arrival_at__gt=models.F("planned_departure_at")),
@@ -227,6 +247,18 @@ class Manifest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in VEHICLE_BUSY_STATUSES
+
+    @property
+    def is_collection(self) -> bool:
+        return self.source == ManifestSource.COLLECTION
+
+    @property
+    def origin_display(self) -> str:
+        """Where the load comes from, for lists and forms: the project's name, or for a
+        collection the emitting address (the stacking point's)."""
+        if self.project_id:
+            return self.project.name
+        return self.emitter_address
 
     @property
     def allowed_steps(self) -> tuple[str, ...]:

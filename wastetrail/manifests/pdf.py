@@ -313,7 +313,8 @@ def manifest_pdf(manifest: Manifest, *, base_url: str, redirects: Iterable[Manif
         _header(manifest, base_url, styles, width, font),
         _section(_("Emitting unit"), _grid([
             (field_label("emitter"), manifest.emitter.name),
-            (field_label("project"), f"{project.name} ({project.code})"),
+            (field_label("project"), f"{project.name} ({project.code})" if project is not None
+             else _("Stacking point collection")),
             (field_label("emitter_address"), _text(manifest.emitter_address)),
             (field_label("issued_by"), _person(manifest.issued_by)),
         ], styles, width), styles),
@@ -338,7 +339,8 @@ def manifest_pdf(manifest: Manifest, *, base_url: str, redirects: Iterable[Manif
             (field_label("site"), manifest.site.name),
         ], styles, width), styles),
         _section(_("Approvals"), _grid([
-            (field_label("emission_approval"), manifest.emission_approval.number),
+            (field_label("emission_approval"),
+             manifest.emission_approval.number if manifest.emission_approval_id else "—"),
             (field_label("transport_approval"), manifest.transport_approval.number),
             (field_label("disposal_approval"), manifest.disposal_approval.number),
             ("", ""),

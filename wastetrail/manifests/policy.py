@@ -1,7 +1,7 @@
 """Who may see and act on manifests.
 
-Visibility: regulators (a district bureau: manifests whose project or receiving site lies in its
-districts); the emitting unit's, the transport unit's and the receiving unit's administrators and
+Visibility: regulators (a district bureau: manifests whose project, stacking point or receiving
+site lies in its districts); the emitting unit's, the transport unit's and the receiving unit's administrators and
 staff; a driver sees the manifests he is assigned to. Nobody else.
 
 Acting: the emitting unit's staff issue, cancel and redirect; the transport unit's staff or the
@@ -44,7 +44,8 @@ def regulator_scope(actor: Actor, *district_paths: str) -> Q | None:
 
 def manifest_visibility(actor: Actor) -> Q | None:
     """None: no restriction."""
-    conditions = regulator_scope(actor, "project__district", "site__district")
+    # A collection has no project: it is located by its stacking point (stacking.CollectionRequest).
+    conditions = regulator_scope(actor, "project__district", "site__district", "collection__point__district")
     if conditions is None:
         return None
     orgs = staff_org_ids(actor)

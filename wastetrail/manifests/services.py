@@ -36,11 +36,13 @@ from wastetrail.manifests.models import (
     Manifest,
     ManifestNumberCounter,
     ManifestSignature,
+    ManifestSource,
     ManifestStatus,
     SignatureStep,
     manifest_number,
 )
 from wastetrail.manifests.rules import CENT, Receipt, decimal_field, receipt_from, to_m3, to_t
+from wastetrail.manifests.signals import collection_manifest_closed
 from wastetrail.permits.models import ApprovalKind
 from wastetrail.permits.selectors import valid_approval_ids
 from wastetrail.plans.selectors import filed_plan_for, plan_streams_allowing
@@ -84,8 +86,8 @@ def lock_manifest(manifest: Manifest) -> Manifest:
 # What the lifecycle steps (depart, arrive, receive, close) read of the locked row: the state,
 # the parties and the keys. The other columns stay deferred and load if read: the API and the
 # pages read the manifest again after a step.
-_STEP_FIELDS = ("number", "status", "parent", "emitter", "project", "category", "carrier", "vehicle", "driver",
-                "receiver", "site", "issued_at", "is_overdue")
+_STEP_FIELDS = ("number", "status", "source", "parent", "emitter", "project", "category", "carrier", "vehicle",
+                "driver", "receiver", "site", "issued_at", "is_overdue")
 
 
 def _db() -> Any:
@@ -327,30 +329,39 @@ def _project_for_issue(project_id: int) -> tuple[int, str]:
     return row[0], row[1] or row[2]
 
 
-def _issuing_checks(*, project_id: int, construction_unit_id: int, category: WasteCategory, vehicle: Vehicle,
-                    site: ReceivingSite, estimated_m3: Decimal, departure: dt.datetime) -> dict[str, Any]:
+def _issuing_checks(*, project_id: int | None, construction_unit_id: int, category: WasteCategory,
+                    vehicle: Vehicle, site: ReceivingSite, estimated_m3: Decimal,
+                    departure: dt.datetime) -> dict[str, Any]:
     """Everything the rulebook asks before a load may leave; the first failure is raised as a
     DomainError with a code naming it. ``vehicle`` and ``site`` come from _vehicle_for_issue and
-    _site_for_issue. Returns the plan (its id), route and approvals (their ids) in force."""
+    _site_for_issue. Returns the plan (its id), route and approvals (their ids) in force.
+
+    ``project_id`` None: a stacking point's collection. Residents' decoration waste needs no
+    handling plan and no emission approval (Art. 15), so those two checks are skipped; every
+    check of the vehicle, carrier and site still applies."""
     local = timezone.localtime(departure)
     on, at = local.date(), local.time()
     carrier_id = vehicle.company_id
+    collection = project_id is None
 
-    streams = plan_streams_allowing(project_id, category, on=on, at=at, site=site.pk, carrier=carrier_id)
+    streams = [] if collection else plan_streams_allowing(project_id, category, on=on, at=at, site=site.pk,
+                                                          carrier=carrier_id)
     # A stream that allows the load is the filed plan's (one filed plan per project, a constraint),
     # so the whole plan is read only when none does, to tell "no filed plan" from "outside it".
-    if not streams and filed_plan_for(project_id) is None:
+    if not collection and not streams and filed_plan_for(project_id) is None:
         raise DomainError(_("The project has no filed handling plan: file one before issuing manifests."),
                           code="no_filed_plan")
-    # The three approvals in one query; each is reported in its turn below.
-    approvals = valid_approval_ids(on, {
-        ApprovalKind.EMISSION: {"holder": construction_unit_id, "category": category, "project": project_id,
-                                "site": site.pk},
+    # The approvals in one query; each is reported in its turn below.
+    wanted = {
         ApprovalKind.TRANSPORT: {"holder": carrier_id, "category": category, "vehicle": vehicle.pk,
                                  "site": site.pk},
         ApprovalKind.DISPOSAL: {"holder": site.operator_id, "category": category, "site": site.pk},
-    })
-    if approvals[ApprovalKind.EMISSION] is None:
+    }
+    if not collection:
+        wanted[ApprovalKind.EMISSION] = {"holder": construction_unit_id, "category": category,
+                                         "project": project_id, "site": site.pk}
+    approvals = valid_approval_ids(on, wanted)
+    if not collection and approvals[ApprovalKind.EMISSION] is None:
         raise DomainError(_("No valid emission approval covers %(category)s from this project to this "
                             "site on %(date)s.") % {"category": category, "date": on.isoformat()},
                           code="no_emission_approval")
@@ -383,16 +394,16 @@ def _issuing_checks(*, project_id: int, construction_unit_id: int, category: Was
     if remaining is not None and remaining < estimated_m3:
         raise DomainError(_("%(site)s has %(left)s m³ of capacity left, less than this load's %(load)s m³.") % {
             "site": site.name, "left": remaining, "load": estimated_m3}, code="site_full")
-    if not streams:
+    if not collection and not streams:
         raise DomainError(_("The filed plan does not let %(category)s leave for %(site)s with this carrier at "
                             "%(when)s.") % {"category": category, "site": site.name,
                                             "when": local.strftime("%Y-%m-%d %H:%M")},
                           code="outside_plan")
     if vehicle.open_number:
         raise _vehicle_busy(vehicle.plate, vehicle.open_number)
-    return {"plan_id": streams[0].plan_id, "emission": approvals[ApprovalKind.EMISSION],
+    return {"plan_id": streams[0].plan_id if streams else None, "emission": approvals.get(ApprovalKind.EMISSION),
             "transport": approvals[ApprovalKind.TRANSPORT], "disposal": approvals[ApprovalKind.DISPOSAL],
-            "route": streams[0].route}
+            "route": streams[0].route if streams else ""}
 
 
 def _vehicle_busy(plate: str, number: str) -> DomainError:
@@ -422,7 +433,7 @@ def _busy_vehicle_refused(vehicle_id: int, exclude_parent_id: int | None = None)
 def _issue(
     *,
     actor: Actor,
-    project: Project,
+    project: Project | None,
     category: WasteCategory,
     vehicle: Vehicle,
     driver: Driver,
@@ -438,7 +449,9 @@ def _issue(
     now: dt.datetime | None,
     parent: Manifest | None,
     action: str,
+    origin: tuple[int, str] | None = None,
 ) -> Manifest:
+    """``project`` None: a collection, emitted by ``origin`` = (emitter id, emitter address)."""
     now = now or timezone.now()
     departure = planned_departure_at or now
     arrival = expected_arrival_at or departure + DEFAULT_TRIP_DURATION
@@ -453,13 +466,15 @@ def _issue(
     # name the same rows); the vehicle's row is locked first.
     locked_vehicle = _vehicle_for_issue(vehicle.pk, driver.pk, parent)
     fresh_site = _site_for_issue(site.pk, category)
-    construction_unit_id, emitter_address = _project_for_issue(project.pk)
-    found = _issuing_checks(project_id=project.pk, construction_unit_id=construction_unit_id, category=category,
+    construction_unit_id, emitter_address = _project_for_issue(project.pk) if project is not None else origin
+    found = _issuing_checks(project_id=project.pk if project is not None else None,
+                            construction_unit_id=construction_unit_id, category=category,
                             vehicle=locked_vehicle, site=fresh_site, estimated_m3=m3, departure=departure)
     # A second open manifest for the vehicle that slipped past the check fails on the partial
     # unique index: the caller's _busy_vehicle_refused reports it after the rollback.
     manifest = Manifest(
         number=_next_number(timezone.localdate(now)), status=ManifestStatus.ISSUED, parent=parent,
+        source=ManifestSource.PROJECT if project is not None else ManifestSource.COLLECTION,
         plan_id=found["plan_id"], emitter_id=construction_unit_id, project=project,
         emitter_address=emitter_address, category=category,
         estimated_m3=m3, estimated_t=t, carrier_id=locked_vehicle.company_id, vehicle=vehicle, driver=driver,
@@ -472,7 +487,8 @@ def _issue(
     signature = _sign(manifest, SignatureStep.EMITTER, actor, construction_unit_id, now, position)
     audit_record(actor=actor.user, action=action, target=manifest, organisation=construction_unit_id,
                  data={"number": manifest.number, "status": manifest.status, "parent": manifest.parent_id,
-                       "project": project.pk, "category": category.code, "estimated_m3": m3, "estimated_t": t,
+                       "project": project.pk if project is not None else None,
+                       "category": category.code, "estimated_m3": m3, "estimated_t": t,
                        "vehicle": locked_vehicle.plate, "driver": driver.pk, "site": site.pk,
                        "plan": found["plan_id"], "approvals": [found["emission"], found["transport"],
                                                                found["disposal"]],
@@ -514,6 +530,47 @@ def manifest_issue(
                       route=route, planned_departure_at=planned_departure_at,
                       expected_arrival_at=expected_arrival_at, lon=lon, lat=lat, now=now, parent=None,
                       action="manifest.issue")
+
+
+def manifest_issue_collection(
+    *,
+    actor: Actor,
+    collection: Any,
+    vehicle: Vehicle | None,
+    driver: Driver | None,
+    site: ReceivingSite | None,
+    category: WasteCategory,
+    estimated_m3: Any = None,
+    estimated_t: Any = None,
+    disposal_method: str | None = None,
+    route: str = "",
+    planned_departure_at: dt.datetime | None = None,
+    expected_arrival_at: dt.datetime | None = None,
+    lon: Any = None,
+    lat: Any = None,
+    now: dt.datetime | None = None,
+) -> Manifest:
+    """The stacking point's manager issues the manifest of a collection (stacking.CollectionRequest,
+    read by attribute so that this app does not import stacking): emitter = the point's manager,
+    emitting address = the point's address, carrier = the collection's. Every issuing check of
+    the vehicle, driver, transport and disposal approvals and site applies; the handling plan
+    and emission approval do not (residents' decoration waste has neither, Art. 15). The caller
+    (stacking.services.collection_issue_manifest) checks the collection's state and links it."""
+    errors = {field: _("This field is required.") for field, value in
+              (("vehicle", vehicle), ("driver", driver), ("site", site)) if value is None}
+    if errors:
+        raise ValidationError(errors)
+    point = collection.point
+    actor.require(policy.can_issue_for(actor, point.manager_id))
+    if vehicle.company_id != collection.carrier_id:
+        raise ValidationError({"vehicle": _("Choose a vehicle of the transport company that accepted the "
+                                            "collection.")})
+    with _busy_vehicle_refused(vehicle.pk), transaction.atomic():
+        return _issue(actor=actor, project=None, category=category, vehicle=vehicle, driver=driver, site=site,
+                      estimated_m3=estimated_m3, estimated_t=estimated_t, disposal_method=disposal_method,
+                      route=route, planned_departure_at=planned_departure_at,
+                      expected_arrival_at=expected_arrival_at, lon=lon, lat=lat, now=now, parent=None,
+                      action="manifest.issue_collection", origin=(point.manager_id, point.address))
 
 
 def manifest_amend(*, actor: Actor, manifest: Manifest, changes: dict[str, Any]) -> Manifest:
@@ -664,6 +721,10 @@ def manifest_close(*, actor: Actor, manifest: Manifest, now: dt.datetime | None 
         _write(locked, status=ManifestStatus.CLOSED, closed_at=now or timezone.now())
         audit_record(actor=actor.user, action="manifest.close", target=locked, organisation=locked.receiver_id,
                      data={"status": locked.status})
+        if locked.source == ManifestSource.COLLECTION:
+            # The stacking app finishes its collection in this transaction (its receiver);
+            # a project's load sends nothing, so the hot path is unchanged.
+            collection_manifest_closed.send(sender=Manifest, manifest=locked, actor=actor)
     return locked
 
 
@@ -702,7 +763,8 @@ def manifest_redirect(
                       driver=locked.driver, site=site, estimated_m3=max(quantity_m3, CENT),
                       estimated_t=max(quantity_t, CENT), disposal_method=disposal_method, route=route,
                       planned_departure_at=now, expected_arrival_at=expected_arrival_at, lon=None, lat=None,
-                      now=now, parent=locked, action="manifest.redirect")
+                      now=now, parent=locked, action="manifest.redirect",
+                      origin=(locked.emitter_id, locked.emitter_address))
 
 
 # --- the overdue job ------------------------------------------------------------------------

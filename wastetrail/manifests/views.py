@@ -53,7 +53,8 @@ class ManifestPages(ResourcePages):
         Column(gettext_lazy("Number"), "number", link=True),
         Column(gettext_lazy("Status"), "get_status_display"),
         Column(gettext_lazy("Overdue"), "is_overdue"),
-        Column(gettext_lazy("Construction project"), "project.name"),
+        # A collection has no project: its stacking point's address stands in.
+        Column(gettext_lazy("Construction project"), "origin_display"),
         Column(gettext_lazy("Waste category"), "category"),
         Column(gettext_lazy("Vehicle"), "vehicle.plate"),
         Column(gettext_lazy("Transport unit"), "carrier.name"),

@@ -6,3 +6,11 @@ class StackingConfig(AppConfig):
     name = "wastetrail.stacking"
     label = "stacking"
     verbose_name = _("Decoration-waste stacking points")
+
+    def ready(self) -> None:
+        # A collection's manifest closing finishes the collection (manifests does not import us).
+        from wastetrail.manifests.signals import collection_manifest_closed
+        from wastetrail.stacking.services import on_collection_manifest_closed
+
+        collection_manifest_closed.connect(on_collection_manifest_closed,
+                                           dispatch_uid="stacking.collection_manifest_closed")
