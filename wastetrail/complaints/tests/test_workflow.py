@@ -162,3 +162,33 @@ def test_extension_moves_the_deadline_by_working_days_once_a_supervisor_approves
     order.refresh_from_db()
     assert before == dt.date(2026, 10, 19)  # 15 working days over the National Day week
     assert order.due_date == dt.date(2026, 10, 26) and order.extended_days == 5
+
+
+def test_flooding_from_one_connection_is_refused_and_stores_nothing(desk, settings):
+    settings.PUBLIC_REPORTS_PER_HOUR = 3
+    at = local(2026, 11, 2)
+    for _ in range(3):
+        public_report(at=at, client_key="k1")
+    with pytest.raises(DomainError) as caught:
+        public_report(at=at, client_key="k1")
+    assert caught.value.code == "rate_limited" and WorkOrder.objects.count() == 3
+    public_report(at=at, client_key="k2")  # another connection is not affected
+    public_report(at=at + dt.timedelta(hours=1, minutes=1), client_key="k1")  # nor the next hour
+    assert WorkOrder.objects.count() == 5
+
+
+def test_tracking_code_is_sent_by_sms_and_opens_only_its_order(desk, settings, django_capture_on_commit_callbacks):
+    from wastetrail.complaints import selectors
+    from wastetrail.core import sms
+    from wastetrail.core.errors import NotFound
+
+    settings.SMS_BACKEND = "memory"
+    sms.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        order, code = public_report(at=local(2026, 11, 2))
+    assert len(sms.outbox) == 1 and code in sms.outbox[0].text and order.number in sms.outbox[0].text
+    assert selectors.workorder_track(number=order.number.lower(), code=code).pk == order.pk
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    for number, attempt in ((order.number, wrong), (order.number, ""), ("WO0000", code)):
+        with pytest.raises(NotFound):
+            selectors.workorder_track(number=number, code=attempt)
