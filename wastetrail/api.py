@@ -126,6 +126,7 @@ def _register_routers() -> None:
     # Documents sit beside the resources they print: /manifests/{id}/pdf, /ledgers/...
     api.add_router("", "wastetrail.manifests.document_api.router")
     api.add_router("/telemetry", "wastetrail.telemetry.api.router")
+    api.add_router("/stacking", "wastetrail.stacking.api.router")
 
 
 _register_routers()

@@ -20,6 +20,7 @@ from wastetrail.registry.tests.conftest import (  # noqa: F401 - fixtures
     make_driver,
     make_site,
     make_vehicle,
+    token_for,
 )
 from wastetrail.stacking import services
 from wastetrail.stacking.models import ResidentialArea, StackingPoint

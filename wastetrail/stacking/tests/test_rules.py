@@ -63,18 +63,23 @@ def test_point_outside_jiangmen_is_a_location_error_and_changes_nothing(cast, st
 def test_street_office_registers_areas_only_in_its_district(cast, stacking):
     with pytest.raises(PermissionDenied):
         services.area_create(actor=cast.actor("street_officer"), name="越界小区",
-                             street_office=cast.org("street_office"), lon=IN_XINHUI[0], lat=IN_XINHUI[1], address="会城")
+                             street_office=cast.org("street_office"), lon=IN_XINHUI[0], lat=IN_XINHUI[1],
+                             address="会城")
     with pytest.raises(PermissionDenied):  # nor in another office's name
         services.area_create(actor=cast.actor("street_officer"), name="别人的小区",
-                             street_office=stacking.other_street_office, lon=IN_XINHUI[0], lat=IN_XINHUI[1], address="会城")
+                             street_office=stacking.other_street_office, lon=IN_XINHUI[0], lat=IN_XINHUI[1],
+                             address="会城")
     with pytest.raises(PermissionDenied):
         services.area_create(actor=cast.actor("property_manager"), name="物业自建",
-                             street_office=cast.org("street_office"), lon=IN_PENGJIANG[0], lat=IN_PENGJIANG[1], address="x")
+                             street_office=cast.org("street_office"), lon=IN_PENGJIANG[0], lat=IN_PENGJIANG[1],
+                             address="x")
     with pytest.raises(PermissionDenied):  # a district regulator outside its district
         services.area_create(actor=cast.actor("district_officer"), name="新会小区",
-                             street_office=stacking.other_street_office, lon=IN_XINHUI[0], lat=IN_XINHUI[1], address="会城")
+                             street_office=stacking.other_street_office, lon=IN_XINHUI[0], lat=IN_XINHUI[1],
+                             address="会城")
     area = services.area_create(actor=cast.actor("reg_officer"), name="新会小区",
-                                street_office=stacking.other_street_office, lon=IN_XINHUI[0], lat=IN_XINHUI[1], address="会城")
+                                street_office=stacking.other_street_office, lon=IN_XINHUI[0], lat=IN_XINHUI[1],
+                             address="会城")
     assert area.district == 440705
 
 
