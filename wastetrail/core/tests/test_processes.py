@@ -38,7 +38,7 @@ def test_a_stop_signal_stops_every_process():
 def test_the_simulator_joins_only_when_asked_and_connects_to_the_gateway_port():
     names = [spec.name for spec in platform_processes(web_port=8001, gateway_port=7900, simulate=0,
                                                        simulate_speed=5)]
-    assert names == ["web", "gateway"]
+    assert names == ["web", "gateway", "worker"]
     specs = platform_processes(web_port=8001, gateway_port=7900, simulate=12, simulate_speed=5, host="0.0.0.0")
     simulator = specs[-1]
     assert simulator.name == "simulator"

@@ -1,5 +1,5 @@
-"""`wastetrail run`: the whole platform on one machine — web, JT/T 808 gateway and, for a demo,
-the fleet simulator — as separate processes stopped together (wastetrail/core/processes.py)."""
+"""`wastetrail run`: the whole platform on one machine — web, JT/T 808 gateway, the worker and,
+for a demo, the fleet simulator — as separate processes stopped together (wastetrail/core/processes.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ def platform_processes(*, web_port: int, gateway_port: int, simulate: int, simul
     specs = [
         ProcessSpec("web", ["serve", "--host", host, "--port", str(web_port)]),
         ProcessSpec("gateway", ["gateway", "--host", host, "--port", str(gateway_port)]),
+        # Deadlines, overdue manifests, expiring approvals: the jobs cron would otherwise run.
+        ProcessSpec("worker", ["worker"]),
     ]
     if simulate:
         # The simulator is a client: it connects where the gateway listens, once that is up.
@@ -29,7 +31,8 @@ def platform_processes(*, web_port: int, gateway_port: int, simulate: int, simul
 
 
 class Command(BaseCommand):
-    help = "Run the web process and the JT/T 808 gateway together (and the fleet simulator with --simulate N)."
+    help = ("Run the web process, the JT/T 808 gateway and the worker together (and the fleet simulator "
+            "with --simulate N).")
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
