@@ -43,24 +43,31 @@ LEDGERS = HomeLink(_("Ledgers"), "ledgers", _("Manifest ledgers as Excel and CSV
 RECONCILIATION = HomeLink(_("Reconciliation"), "reconciliation", _("Planned, issued and received quantities"))
 LIVE_MAP = HomeLink(_("Live map"), "live-map", _("Where the trucks are now, and their tracks"))
 TERMINAL_STATUS = HomeLink(_("Terminal status"), "terminal-status", _("Which terminals are online, their last errors"))
+STACKING_POINTS = HomeLink(_("Stacking points"), "stacking-points-list", _("Decoration-waste stacking points"))
+STACKING_AREAS = HomeLink(_("Residential areas"), "stacking-areas-list", _("Areas and who runs their points"))
+COLLECTIONS = HomeLink(_("Collection requests"), "stacking-collections", _("Full stacking points to collect"))
 AUDIT = HomeLink(_("Audit trail"), "audit", _("Every change of state, hash-chained"))
 
 SECTIONS_BY_KIND: dict[str, tuple[str, list[HomeLink]]] = {
     OrganisationKind.REGULATOR: (
         _("Supervision"),
         [MAP, LIVE_MAP, TERMINAL_STATUS, REVIEW_QUEUE, MANIFESTS, RECONCILIATION, LEDGERS, APPROVALS, PLANS,
-         PROJECTS, SITES, VEHICLES, DRIVERS, ORGANISATIONS, RULEBOOK, AUDIT],
+         PROJECTS, SITES, VEHICLES, DRIVERS, ORGANISATIONS, RULEBOOK, AUDIT, STACKING_POINTS,
+         STACKING_AREAS],
     ),
     OrganisationKind.CONSTRUCTION_UNIT: (_("My projects"), [ISSUE, MANIFESTS, PROJECTS, PLANS, APPROVALS,
                                                              RECONCILIATION, LEDGERS, SITES, MAP, ORGANISATIONS]),
     OrganisationKind.DEVELOPER: (_("My projects"), [PROJECTS, PLANS, SITES, MAP, ORGANISATIONS]),
-    OrganisationKind.TRANSPORT_COMPANY: (_("My fleet"), [MANIFESTS, LIVE_MAP, TERMINAL_STATUS, VEHICLES, DRIVERS,
+    OrganisationKind.TRANSPORT_COMPANY: (_("My fleet"), [MANIFESTS, COLLECTIONS, LIVE_MAP, TERMINAL_STATUS, VEHICLES, DRIVERS,
                                                          APPROVALS, LEDGERS, SITES, MAP, ORGANISATIONS]),
     OrganisationKind.SITE_OPERATOR: (_("My sites"), [FIND_MANIFEST, MANIFESTS, SITES, APPROVALS, LEDGERS, MAP,
                                                       ORGANISATIONS]),
-    OrganisationKind.PROPERTY_MANAGER: (_("Decoration waste"), [MAP, SITES, ORGANISATIONS]),
-    OrganisationKind.STREET_OFFICE: (_("Decoration waste"), [MAP, SITES, ORGANISATIONS]),
-    OrganisationKind.HOUSING_AUTHORITY: (_("Property managers"), [ORGANISATIONS, MAP, SITES]),
+    OrganisationKind.PROPERTY_MANAGER: (_("Decoration waste"), [STACKING_POINTS, COLLECTIONS, STACKING_AREAS,
+                                                                MANIFESTS, MAP, SITES, ORGANISATIONS]),
+    OrganisationKind.STREET_OFFICE: (_("Decoration waste"), [STACKING_POINTS, STACKING_AREAS, COLLECTIONS,
+                                                             MANIFESTS, MAP, SITES, ORGANISATIONS]),
+    OrganisationKind.HOUSING_AUTHORITY: (_("Property managers"), [STACKING_POINTS, STACKING_AREAS, ORGANISATIONS,
+                                                                  MAP, SITES]),
     OrganisationKind.HOTLINE: (_("12345 hotline"), [ORGANISATIONS]),
 }
 DRIVER_SECTION = (_("My trips"), [DRIVER, VEHICLES, SITES, MAP])
