@@ -13,7 +13,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("accounts/", include("wastetrail.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("public/", include("wastetrail.complaints.public.urls")),
     path("audit/", core_views.audit_view, name="audit"),
     path("rulebook/", include("wastetrail.core.rulebook.urls")),
     path("", include("wastetrail.registry.urls")),
@@ -21,7 +20,6 @@ urlpatterns = [
     path("", include("wastetrail.plans.urls")),
     path("", include("wastetrail.manifests.urls")),
     path("", include("wastetrail.telemetry.urls")),
-    path("workorders/", include("wastetrail.complaints.urls")),
     path("", include("wastetrail.stacking.urls")),
     # The admin's own login has no throttle: send it through ours.
     path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
