@@ -126,6 +126,8 @@ def _register_routers() -> None:
     # Documents sit beside the resources they print: /manifests/{id}/pdf, /ledgers/...
     api.add_router("", "wastetrail.manifests.document_api.router")
     api.add_router("/telemetry", "wastetrail.telemetry.api.router")
+    # Work orders: /workorders (staff), /public/workorders (no login), /hotline (12345).
+    api.add_router("", "wastetrail.complaints.api.router")
     api.add_router("/stacking", "wastetrail.stacking.api.router")
 
 
