@@ -6,6 +6,7 @@
 //   app.js                htmx, loaded by every page (base.html)
 //   map.js + map.css      Leaflet, its stylesheet and our map code (registry/map.html)
 //   live.js + live.css    the live map of trucks and a vehicle's track (telemetry/live.html, track.html)
+//   workorders.js + .css  a work order's place, the intake position picker, the open-orders map (complaints)
 //   assets/*              images the stylesheets and scripts refer to, named by content hash
 //
 // The output depends only on the sources and the locked packages (no timestamps, no absolute
@@ -28,6 +29,7 @@ const result = await esbuild.build({
     app: "frontend/src/app.js",
     map: "frontend/src/map.js",
     live: "frontend/src/live.js",
+    workorders: "frontend/src/workorders.js",
   },
   outdir,
   bundle: true,

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("wastetrail.plans.urls")),
     path("", include("wastetrail.manifests.urls")),
     path("", include("wastetrail.telemetry.urls")),
+    path("workorders/", include("wastetrail.complaints.urls")),
     path("", include("wastetrail.stacking.urls")),
     # The admin's own login has no throttle: send it through ours.
     path("admin/login/", RedirectView.as_view(pattern_name="accounts:login", query_string=True)),
