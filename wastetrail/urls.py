@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("accounts/", include("wastetrail.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("public/", include("wastetrail.complaints.public.urls")),
     path("audit/", core_views.audit_view, name="audit"),
     path("rulebook/", include("wastetrail.core.rulebook.urls")),
     path("", include("wastetrail.registry.urls")),
