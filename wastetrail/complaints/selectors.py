@@ -108,6 +108,10 @@ class WorkOrderQueueRow:
     is_warned: bool
     received_at: dt.datetime
 
+    @property
+    def working_days_overdue(self) -> int:
+        return max(-(self.working_days_left or 0), 0)
+
 
 @dataclass(frozen=True)
 class WorkOrderQueuePage:
@@ -260,6 +264,7 @@ class StatCell:
     satisfied: int = 0
     reopened: int = 0
     overdue: int = 0
+    month: dt.date | None = None  # None: a total over months
 
     def add(self, other: StatCell | WorkOrderMonthlyStat) -> None:
         for name in STAT_COUNTERS:
@@ -326,6 +331,10 @@ def _month_starts(until: dt.date, months: int) -> list[dt.date]:
     return starts[::-1]
 
 
+def _month_cells(window: list[dt.date]) -> list[StatCell]:
+    return [StatCell(month=month) for month in window]
+
+
 def workorder_stats(*, actor: Actor, months: int = 12, unit: Organisation | int | None = None,
                     until: dt.date | None = None) -> WorkOrderStats:
     """Per unit and local month, the ``months`` months up to and including ``until``'s (default:
@@ -334,7 +343,7 @@ def workorder_stats(*, actor: Actor, months: int = 12, unit: Organisation | int 
     the window; ``unit`` narrows to one unit in scope (NotFound outside it)."""
     months = min(max(int(months or 12), 1), MAX_STAT_MONTHS)
     window = _month_starts(until or timezone.localdate(), months)
-    empty = WorkOrderStats(months=window, units=[], month_totals=[StatCell() for _m in window], total=StatCell())
+    empty = WorkOrderStats(months=window, units=[], month_totals=_month_cells(window), total=StatCell())
     if not policy.can_use_workorders(actor) or not (policy.is_dispatcher(actor) or policy.handler_unit_ids(actor)):
         return empty
     scope = stat_unit_scope(actor)
@@ -349,12 +358,12 @@ def workorder_stats(*, actor: Actor, months: int = 12, unit: Organisation | int 
         rows = rows.filter(unit_id=unit_id)
     position = {month: index for index, month in enumerate(window)}
     by_unit: dict[int, UnitStats] = {}
-    result = WorkOrderStats(months=window, units=[], month_totals=[StatCell() for _m in window], total=StatCell(),
+    result = WorkOrderStats(months=window, units=[], month_totals=_month_cells(window), total=StatCell(),
                             unit_choices=list(choices.order_by("name").only("name", "kind", "district")))
     for row in rows.select_related("unit").order_by("unit__name", "unit_id"):
         stats = by_unit.get(row.unit_id)
         if stats is None:
-            stats = by_unit[row.unit_id] = UnitStats(row.unit, [StatCell() for _m in window], StatCell())
+            stats = by_unit[row.unit_id] = UnitStats(row.unit, _month_cells(window), StatCell())
             result.units.append(stats)
         index = position[row.month]
         stats.months[index].add(row)
