@@ -22,6 +22,11 @@ BASE = "/api/workorders"
 PUBLIC = "/api/public/workorders"
 
 
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 @pytest.fixture
 def auth(desk):
     def make(username: str) -> dict:
