@@ -318,6 +318,90 @@ def workorder_list(request, status: WorkOrderStatus | None = None, district: int
     return qs.order_by("-received_at", "-id")
 
 
+class QueueRowOut(Schema):
+    id: int = Field(..., alias="pk")
+    number: str
+    title: str
+    order_type: str
+    order_type_label: str
+    category_name: str
+    district: int
+    district_name: str
+    unit_id: int | None
+    unit_name: str
+    status: str
+    status_label: str
+    due_date: dt.date | None
+    working_days_left: int | None = Field(..., description="Negative: working days overdue")
+    is_overdue: bool
+    is_warned: bool
+    received_at: dt.datetime
+
+
+class QueuePageOut(Schema):
+    queue: str
+    page: int
+    per_page: int
+    has_next: bool
+    rows: list[QueueRowOut]
+
+
+class StatCellOut(Schema):
+    month: dt.date | None
+    dispatched: int
+    returned: int
+    answered: int
+    answered_on_time: int
+    reopened: int
+    overdue: int
+    rated: int
+    satisfied: int
+    on_time_rate: float | None
+    average_handling_days: float | None
+    satisfaction_rate: float | None
+    mean_satisfaction: float | None
+
+
+class UnitStatsOut(Schema):
+    unit_id: int
+    unit_name: str
+    months: list[StatCellOut]
+    total: StatCellOut
+
+    @staticmethod
+    def resolve_unit_id(obj) -> int:
+        return obj.unit.pk
+
+    @staticmethod
+    def resolve_unit_name(obj) -> str:
+        return obj.unit.name
+
+
+class StatsOut(Schema):
+    months: list[dt.date]
+    units: list[UnitStatsOut]
+    month_totals: list[StatCellOut]
+    total: StatCellOut
+
+
+@staff_router.get("/queue/{queue}", response=QueuePageOut)
+def workorder_queue(request, queue: str, page: int = 1, per_page: int = 50, district: int | None = None,
+                    order_type: WorkOrderType | None = None, category: str | None = None, q: str = "",
+                    overdue: bool = False):
+    """A work queue (mine, dispatch, answered, overdue, closed, all) in its order: by deadline for
+    a unit, by arrival for the dispatch desk. Pages by ``page``/``has_next``, never counting."""
+    return selectors.workorder_queue(actor=request_actor(request), queue=queue, page=page, per_page=per_page,
+                                     district=district, order_type=order_type, category=category, search=q,
+                                     overdue_only=overdue)
+
+
+@staff_router.get("/stats", response=StatsOut)
+def workorder_stats(request, months: int = 12, unit_id: int | None = None, until: dt.date | None = None):
+    """Per unit and month: dispatched, returned, answered (on time), reopened, overdue, rated and
+    the rates they give, for the units in the caller's scope."""
+    return selectors.workorder_stats(actor=request_actor(request), months=months, unit=unit_id, until=until)
+
+
 @staff_router.get("/{pk}", response=WorkOrderOut)
 def workorder_detail(request, pk: int):
     actor = request_actor(request)

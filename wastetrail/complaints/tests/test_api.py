@@ -260,3 +260,21 @@ def test_guessing_tracking_codes_is_limited(client, desk, monkeypatch):
         assert post(client, f"{PUBLIC}/track", {"number": order.number, "code": guess}, {}).status_code == 404
     blocked = post(client, f"{PUBLIC}/track", {"number": order.number, "code": code}, {})
     assert blocked.status_code == 409 and blocked.json()["code"] == "rate_limited"
+
+
+def test_queues_and_statistics(client, desk, auth):
+    order, _code = public_order(category=desk.category("illegal_dumping"))
+    public_order()
+    officer, handler = auth("reg_officer"), auth("district_officer")
+    desk_queue = client.get(f"{BASE}/queue/dispatch", **officer).json()
+    assert desk_queue["queue"] == "dispatch" and len(desk_queue["rows"]) == 2
+    assert "张三丰" not in json.dumps(desk_queue)
+    post(client, f"{BASE}/{order.pk}/dispatch", {}, officer)
+    mine = client.get(f"{BASE}/queue/mine", **handler).json()["rows"]
+    assert [row["number"] for row in mine] == [order.number] and mine[0]["working_days_left"] > 0
+    assert client.get(f"{BASE}/queue/nonsense", **officer).status_code == 422
+    assert client.get(f"{BASE}/queue/mine", **auth("xinhui_officer")).json()["rows"] == []
+    stats = client.get(f"{BASE}/stats?months=2", **officer).json()
+    assert len(stats["months"]) == 2 and stats["total"]["dispatched"] == 1
+    assert stats["units"][0]["unit_name"] == desk.cast.org("district_regulator").name
+    assert client.get(f"{BASE}/stats", **auth("xinhui_officer")).json()["total"]["dispatched"] == 0
