@@ -127,7 +127,7 @@ def point_card(point: StackingPoint, distance: float | None, now: dt.datetime) -
         "days": _open_days_text(point.open_days),
         "open_now": stacking_selectors.point_is_open_now(point, now),
         "container": point.get_container_type_display(),
-        "capacity": f"{point.capacity_m3:g}",
+        "capacity": f"{point.capacity_m3:.1f}".removesuffix(".0"),
         "status": point.status,
         "status_label": str(point.get_status_display()),
         "fill_percent": point.fill_percent,
