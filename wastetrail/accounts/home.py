@@ -46,6 +46,9 @@ TERMINAL_STATUS = HomeLink(_("Terminal status"), "terminal-status", _("Which ter
 STACKING_POINTS = HomeLink(_("Stacking points"), "stacking-points-list", _("Decoration-waste stacking points"))
 STACKING_AREAS = HomeLink(_("Residential areas"), "stacking-areas-list", _("Areas and who runs their points"))
 COLLECTIONS = HomeLink(_("Collection requests"), "stacking-collections", _("Full stacking points to collect"))
+WORKORDERS = HomeLink(_("Work orders"), "complaints:queue", _("12345 and other complaints, by deadline"))
+NEW_WORKORDER = HomeLink(_("Record a work order"), "complaints:new", _("Received by phone, letter, visit or 12345"))
+WORKORDER_MAP = HomeLink(_("Work-order map"), "complaints:map", _("Open work orders where they happened"))
 AUDIT = HomeLink(_("Audit trail"), "audit", _("Every change of state, hash-chained"))
 
 SECTIONS_BY_KIND: dict[str, tuple[str, list[HomeLink]]] = {
@@ -53,7 +56,7 @@ SECTIONS_BY_KIND: dict[str, tuple[str, list[HomeLink]]] = {
         _("Supervision"),
         [MAP, LIVE_MAP, TERMINAL_STATUS, REVIEW_QUEUE, MANIFESTS, RECONCILIATION, LEDGERS, APPROVALS, PLANS,
          PROJECTS, SITES, VEHICLES, DRIVERS, ORGANISATIONS, RULEBOOK, AUDIT, STACKING_POINTS,
-         STACKING_AREAS],
+         STACKING_AREAS, WORKORDERS, NEW_WORKORDER, WORKORDER_MAP],
     ),
     OrganisationKind.CONSTRUCTION_UNIT: (_("My projects"), [ISSUE, MANIFESTS, PROJECTS, PLANS, APPROVALS,
                                                              RECONCILIATION, LEDGERS, SITES, MAP, ORGANISATIONS]),
@@ -63,12 +66,12 @@ SECTIONS_BY_KIND: dict[str, tuple[str, list[HomeLink]]] = {
     OrganisationKind.SITE_OPERATOR: (_("My sites"), [FIND_MANIFEST, MANIFESTS, SITES, APPROVALS, LEDGERS, MAP,
                                                       ORGANISATIONS]),
     OrganisationKind.PROPERTY_MANAGER: (_("Decoration waste"), [STACKING_POINTS, COLLECTIONS, STACKING_AREAS,
-                                                                MANIFESTS, MAP, SITES, ORGANISATIONS]),
+                                                                MANIFESTS, MAP, SITES, ORGANISATIONS, WORKORDERS]),
     OrganisationKind.STREET_OFFICE: (_("Decoration waste"), [STACKING_POINTS, STACKING_AREAS, COLLECTIONS,
-                                                             MANIFESTS, MAP, SITES, ORGANISATIONS]),
+                                                             MANIFESTS, MAP, SITES, ORGANISATIONS, WORKORDERS]),
     OrganisationKind.HOUSING_AUTHORITY: (_("Property managers"), [STACKING_POINTS, STACKING_AREAS, ORGANISATIONS,
-                                                                  MAP, SITES]),
-    OrganisationKind.HOTLINE: (_("12345 hotline"), [ORGANISATIONS]),
+                                                                  MAP, SITES, WORKORDERS]),
+    OrganisationKind.HOTLINE: (_("12345 hotline"), [WORKORDERS, NEW_WORKORDER, ORGANISATIONS]),
 }
 DRIVER_SECTION = (_("My trips"), [DRIVER, VEHICLES, SITES, MAP])
 
