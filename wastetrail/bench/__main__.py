@@ -19,10 +19,10 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[2]
 OUT_DIR = PROJECT / "var" / "bench"
 POSTGRES_SERVER = os.environ.get("BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
-BENCH_DB = "wastetrail_bench"
+BENCH_DB = os.environ.get("BENCH_DB", "wastetrail_bench")  # another name lets two runs share a server
 # The suites by name (suites.py runs them; it can be imported only once Django is set up).
 PURE_SUITES = ("districts", "jt808")
-DATABASE_SUITES = ("audit", "manifests", "positions", "gateway", "connections")
+DATABASE_SUITES = ("audit", "manifests", "positions", "gateway", "connections", "workorders")
 
 
 def _setup_django(database_url: str) -> None:

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 
 from wastetrail.bench.harness import Figure, rate_per_second, record
 from wastetrail.bench.manifests import manifest_lifecycles
+from wastetrail.bench.workorders import workorder_pages
 from wastetrail.core.audit.services import audit_record
 from wastetrail.core.districts import district_at, districts
 
@@ -98,7 +99,8 @@ def gateway_connections(out_dir: Path) -> list[Figure]:
 
 # By name, for `python -m wastetrail.bench --suite NAME`.
 DATABASE_SUITES = {"audit": audit_appends, "manifests": manifest_lifecycles, "positions": positions_bulk_insert,
-                   "gateway": gateway_end_to_end, "connections": gateway_connections}
+                   "gateway": gateway_end_to_end, "connections": gateway_connections,
+                   "workorders": workorder_pages}
 PURE_SUITES = {"districts": district_lookups, "jt808": jt808_decode}
 
 
