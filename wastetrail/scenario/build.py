@@ -11,6 +11,8 @@ import random
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.test.utils import override_settings
+from django.utils import timezone
 
 from wastetrail.accounts import services as accounts
 from wastetrail.accounts.models import Organisation, OrganisationKind, Role
@@ -20,6 +22,14 @@ from wastetrail.scenario import places
 from wastetrail.testing import make_uscc
 
 DEMO_PASSWORD = "Demo-pass-2026"
+DISCARD_SMS = "wastetrail.scenario.build.DiscardSms"
+
+
+class DiscardSms:
+    """The SMS backend while the demo is built (see wastetrail/core/sms.py)."""
+
+    def send(self, phone: str, text: str) -> None:
+        pass
 DISTRICTS = list(DISTRICT_NAMES)
 
 
@@ -36,6 +46,7 @@ class Scenario:
     logins: list[Login] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     manifest_statuses: dict[str, int] = field(default_factory=dict)
+    workorder_statuses: dict[str, int] = field(default_factory=dict)
 
 
 class ScenarioBuilder:
@@ -166,11 +177,13 @@ def build_scenario(*, seed: int, now: dt.datetime | None = None, loads: bool = T
     the real now); the same seed and ``now`` give the same scenario. ``loads=False`` leaves out the
     manifests (the slow part), for tests about the rest."""
     builder = ScenarioBuilder(seed)
-    with transaction.atomic():
+    # The demo's complainants are made up: their texts (sent when the build commits) go nowhere.
+    with override_settings(SMS_BACKEND=DISCARD_SMS), transaction.atomic():
         parties = builder.build_parties()
         from wastetrail.core.rulebook.models import WasteCategory
         from wastetrail.scenario.loads import build_loads, manifest_status_counts
         from wastetrail.scenario.paperwork import build_paperwork, suspend_pending
+        from wastetrail.scenario.public import build_public, workorder_status_counts
         from wastetrail.scenario.registry import build_registry
 
         builder.categories = list(WasteCategory.objects.filter(is_active=True).order_by("sort_order"))
@@ -179,6 +192,9 @@ def build_scenario(*, seed: int, now: dt.datetime | None = None, loads: bool = T
         if loads:
             builder.scenario.counts.update(build_loads(builder, now=now))
             builder.scenario.manifest_statuses = manifest_status_counts()
+        # After the loads, so that their random draws (and so the loads) stay what they were.
+        builder.scenario.counts.update(build_public(builder, parties, now=now or timezone.now()))
+        builder.scenario.workorder_statuses = workorder_status_counts()
         suspend_pending(builder)
     builder.scenario.counts.update({key: len(value) for key, value in parties.items()})
     return builder.scenario

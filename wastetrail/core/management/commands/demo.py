@@ -58,6 +58,9 @@ class Command(BaseCommand):
         if scenario.manifest_statuses:
             statuses = ", ".join(f"{key} {value}" for key, value in scenario.manifest_statuses.items())
             self.stdout.write(f"manifests by status: {statuses}")
+        if scenario.workorder_statuses:
+            statuses = ", ".join(f"{key} {value}" for key, value in scenario.workorder_statuses.items())
+            self.stdout.write(f"work orders by status: {statuses}")
         self.stdout.write(f"logins (password {DEMO_PASSWORD}):")
         for login in scenario.logins:
             self.stdout.write(f"  {login.username:<14} {login.role:<14} {login.organisation}")
