@@ -157,3 +157,19 @@ def test_a_rating_closing_the_order_reaches_the_feed(client, desk, auth):
     services.workorder_rate(actor=desk.actor("reg_officer"), order=order, satisfaction=3)
     item = client.get(f"{RESULTS}?since={cursor}", **token).json()["items"][0]
     assert (item["status"], item["satisfaction"]) == (WorkOrderStatus.CLOSED, 3) and item["closed_at"]
+
+
+def test_the_hotline_sees_only_hotline_orders_in_the_staff_api(client, desk, auth):
+    token = auth("hotline_client")
+    push(client, ORDER, token)
+    public, _code = services.workorder_receive(actor=None, source=WorkOrderSource.PUBLIC, description="公众",
+                                               lon=PENGJIANG_POINT[0], lat=PENGJIANG_POINT[1],
+                                               complainant_name="张三", complainant_phone="13800138000")
+    listed = client.get("/api/workorders", **token).json()
+    assert [item["external_id"] for item in listed["items"]] == [ORDER["external_id"]]
+    assert client.get(f"/api/workorders/{public.pk}", **token).status_code == 404
+    own = WorkOrder.objects.get(external_id=ORDER["external_id"])
+    # Its own order's caller is the hotline's to see; it may not take the dispatch centre's steps.
+    assert client.get(f"/api/workorders/{own.pk}", **token).json()["complainant"]["name"] == "赵六"
+    refused = client.post(f"/api/workorders/{own.pk}/dispatch", "{}", content_type="application/json", **token)
+    assert refused.status_code == 403
