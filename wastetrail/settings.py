@@ -197,6 +197,10 @@ PUBLIC_REPORTS_PER_DAY = int(os.environ.get("PUBLIC_REPORTS_PER_DAY", "20"))
 # Text messages (tracking codes, answers): "log", "memory" (tests) or a class path (core/sms.py).
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
 
+# The hotline's result feed holds back changes younger than this, so a transaction that commits
+# late cannot slip behind a cursor already handed out (docs/hotline.md).
+HOTLINE_FEED_SETTLE_SECONDS = int(os.environ.get("HOTLINE_FEED_SETTLE_SECONDS", "5"))
+
 TELEMETRY_HANDOFF = os.environ.get("TELEMETRY_HANDOFF", "inproc")
 NATS_URL = os.environ.get("NATS_URL", "nats://127.0.0.1:4222")
 NATS_POSITIONS_STREAM = os.environ.get("NATS_POSITIONS_STREAM", "WASTETRAIL_POSITIONS")
