@@ -104,7 +104,7 @@ function startPicker(map, config, form) {
     lat.value = latlng.lat.toFixed(6);
     if (marker) marker.setLatLng(latlng);
     else marker = L.circleMarker(latlng, { className: "picked-place", radius: 10, color: "#c92a2a", weight: 3, fillOpacity: 0.4 }).addTo(map);
-    if (zoom) map.setView(latlng, Math.max(map.getZoom(), zoom));
+    if (zoom) map.setView(latlng, Math.max(map.getZoom(), zoom), { animate: false });
     map.getContainer().setAttribute("data-picked", `${lon.value},${lat.value}`);
     say(config.text.picked);
   };
