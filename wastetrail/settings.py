@@ -194,6 +194,15 @@ JT808_ACCEPT_BAD_CHECKSUM = os.environ.get("JT808_ACCEPT_BAD_CHECKSUM", "0") == 
 # Public report form: how many reports one connection may send (work orders, fill reports).
 PUBLIC_REPORTS_PER_HOUR = int(os.environ.get("PUBLIC_REPORTS_PER_HOUR", "5"))
 PUBLIC_REPORTS_PER_DAY = int(os.environ.get("PUBLIC_REPORTS_PER_DAY", "20"))
+# The public pages' other throttles (core/ratelimit.py, complaints/public/views.py): wrong tracking
+# codes per client and per tracking number, report-form posts and stacking-point reports per client.
+PUBLIC_TRACK_FAILURES_PER_HOUR = env_int("PUBLIC_TRACK_FAILURES_PER_HOUR", 10)
+PUBLIC_REPORT_POSTS_PER_HOUR = env_int("PUBLIC_REPORT_POSTS_PER_HOUR", 30)
+PUBLIC_FILL_REPORTS_PER_HOUR = env_int("PUBLIC_FILL_REPORTS_PER_HOUR", 10)
+# Reverse proxies in front of the web processes that append the client to X-Forwarded-For; 0 (the
+# default) ignores the header, which any client can write. The proxy must also cap the request
+# body (the report form refuses more than 6 photos x 8 MB + 1 MB before reading it).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # Text messages (tracking codes, answers): "log", "memory" (tests) or a class path (core/sms.py).
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "log")
 

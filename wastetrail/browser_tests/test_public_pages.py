@@ -139,3 +139,23 @@ def test_report_follow_and_rate_on_a_phone(phone, live_server, desk, settings, t
     expect(phone.get_by_test_id("order-rated")).to_be_visible()
     order.refresh_from_db()
     assert order.satisfaction == Satisfaction.SATISFIED and order.status == WorkOrderStatus.CLOSED
+
+
+def test_a_refused_location_leaves_a_clear_way_on(browser, live_server, stacking):  # noqa: F811
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN")
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + reverse("public:points"))
+        page.get_by_test_id("locate").click()
+        expect(page.get_by_test_id("locate-status")).not_to_be_empty()
+        expect(page.get_by_test_id("locate-status")).not_to_contain_text("…")  # not still waiting
+        assert "lon=" not in page.url
+        # The district list works without the location.
+        page.select_option("select[name=district]", "440705")
+        page.locator("[data-testid=point-search] button[type=submit]").click()
+        expect(page.get_by_test_id("point")).to_have_count(1)
+        expect(page.get_by_test_id("point")).to_contain_text("名都堆放点")
+        assert_fits_the_phone(page)
+    finally:
+        context.close()

@@ -53,7 +53,7 @@ UNIT_EVENTS = ("dispatched", "accepted", "answered")
 
 # --- limits (read the settings per request so that deployments and tests can change them) -----
 def _limits() -> dict[str, Limit]:
-    per_hour = int(getattr(settings, "PUBLIC_TRACK_FAILURES_PER_HOUR", 10))
+    per_hour = settings.PUBLIC_TRACK_FAILURES_PER_HOUR
     return {
         # Wrong tracking codes: per client and per tracking number, so that neither many numbers
         # from one client nor one number from many clients can walk the million codes.
@@ -61,8 +61,8 @@ def _limits() -> dict[str, Limit]:
         "track_number": Limit("track_failure_number", per_hour, 3600),
         # Every POST of the report form (valid or not: decoding photos costs), above the service's
         # quota of stored reports per client (PUBLIC_REPORTS_PER_HOUR/DAY).
-        "report_post": Limit("report_post", int(getattr(settings, "PUBLIC_REPORT_POSTS_PER_HOUR", 30)), 3600),
-        "fill_report": Limit("fill_report", int(getattr(settings, "PUBLIC_FILL_REPORTS_PER_HOUR", 10)), 3600),
+        "report_post": Limit("report_post", settings.PUBLIC_REPORT_POSTS_PER_HOUR, 3600),
+        "fill_report": Limit("fill_report", settings.PUBLIC_FILL_REPORTS_PER_HOUR, 3600),
     }
 
 
