@@ -145,3 +145,12 @@ def test_the_limiter_counts_per_key_in_fixed_windows(db):
     assert limit.retry_at(start + dt.timedelta(minutes=30)) == start + dt.timedelta(hours=1)
     limit.hit("a", start + dt.timedelta(days=3))  # a new window clears windows days old
     assert RateLimitCounter.objects.count() == 1
+
+
+def test_the_language_switch_works_without_an_account(db, settings):
+    settings.LANGUAGE_CODE = "zh-hans"
+    client = Client()
+    assert '<html lang="zh-hans">' in client.get(reverse("public:landing")).content.decode()
+    response = client.post(reverse("set_language"), {"language": "en", "next": reverse("public:landing")})
+    assert response.status_code == 302 and response["Location"] == reverse("public:landing")
+    assert '<html lang="en">' in client.get(reverse("public:landing")).content.decode()
