@@ -43,7 +43,11 @@ function locate(config, done) {
 
 async function drawDistricts(map, config) {
   const collection = await fetchJson(config.districts, "application/geo+json");
+  // Under the points and the picked place, whichever arrives first: a pane below the overlays.
+  const pane = map.createPane("districts");
+  pane.style.zIndex = "350";
   const layer = L.geoJSON(collection, {
+    pane: "districts",
     style: { className: "district", color: "#52606d", weight: 1, fillColor: "#f5e3b5", fillOpacity: config.tiles.url ? 0.1 : 0.9 },
     interactive: false,
   }).addTo(map);

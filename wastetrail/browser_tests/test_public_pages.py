@@ -5,6 +5,7 @@ answer once the staff have given it. No page scrolls sideways at phone width."""
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit
 
 import pytest
@@ -22,6 +23,7 @@ from wastetrail.complaints.tests.test_public_support import (  # noqa: F401 - fi
 )
 from wastetrail.testing import build_cast
 
+SHOTS = os.environ.get("WASTETRAIL_SHOTS")  # a directory: save pictures of the pages (for a look)
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE = {"width": 390, "height": 844}
@@ -74,6 +76,8 @@ def test_a_resident_finds_the_nearest_open_points_from_the_phones_location(phone
     expect(phone.locator("[data-testid=map] path.stacking-point")).to_have_count(3)
     expect(phone.locator("[data-testid=map] path.district")).to_have_count(7)
     assert_fits_the_phone(phone)
+    if SHOTS:
+        phone.screenshot(path=f"{SHOTS}/public-points.png", full_page=True)
 
     # Report the nearest one full from its card.
     cards.first.get_by_test_id("report-point").click()
@@ -108,12 +112,16 @@ def test_report_follow_and_rate_on_a_phone(phone, live_server, desk, settings, t
         {"name": "dump.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(320, 240)}])
     phone.fill("input[name=complainant_name]", "王小明")
     phone.fill("input[name=complainant_phone]", "13912345678")
+    if SHOTS:
+        phone.screenshot(path=f"{SHOTS}/public-report.png", full_page=True)
     phone.get_by_test_id("report-submit").click()
 
     phone.wait_for_url("**" + reverse("public:report-done"))
     number = phone.get_by_test_id("tracking-number").inner_text().strip()
     code = phone.get_by_test_id("tracking-code").inner_text().strip()
     assert code not in phone.url
+    if SHOTS:
+        phone.screenshot(path=f"{SHOTS}/public-received.png", full_page=True)
     assert_fits_the_phone(phone)
     order = WorkOrder.objects.get(number=number)
     assert order.photos.count() == 1 and (order.lon, order.lat) == (lon, lat)
@@ -132,6 +140,8 @@ def test_report_follow_and_rate_on_a_phone(phone, live_server, desk, settings, t
     answer_by_staff(desk, order, answer="已联系街道清理，现场已恢复")
     phone.reload()
     expect(phone.get_by_test_id("order-answer")).to_contain_text("已联系街道清理")
+    if SHOTS:
+        phone.screenshot(path=f"{SHOTS}/public-order.png", full_page=True)
     assert_fits_the_phone(phone)
     phone.locator(f"input[name=satisfaction][value='{Satisfaction.SATISFIED.value}']").check()
     phone.fill("textarea[name=comment]", "处理很快")
