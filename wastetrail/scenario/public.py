@@ -268,13 +268,15 @@ class WorkOrderPlanner:
         plan.add(_hours(self.builder, 1, 20), "accept")
         if stop_at == "accepted":
             return
-        if rng.random() < 0.12:
+        if stop_at == "extension_requested" or rng.random() < 0.12:
             plan.add(_hours(self.builder, 12, 60), "request_extension", working_days=rng.choice([5, 10]),
                      reason="需协调多个部门联合处置，申请延期办理。")
-            if rng.random() < 0.75:
-                approve = rng.random() < 0.8
-                plan.add(_hours(self.builder, 4, 40), "decide_extension", approve=approve,
-                         note="" if approve else "事项不复杂，请按期办结。")
+            if stop_at == "extension_requested":
+                return
+            # Decided within a day or two: the recent requests are still pending.
+            approve = rng.random() < 0.8
+            plan.add(_hours(self.builder, 4, 40), "decide_extension", approve=approve,
+                     note="" if approve else "事项不复杂，请按期办结。")
         quick = code == "decoration_waste_question"
         days = rng.uniform(0.1, 1.2) if quick else rng.uniform(1, 12)
         if slow:
@@ -343,9 +345,10 @@ STEPS = {
 }
 
 
-# Orders received in the last days and left at each open state, so every state has some.
-SHOWCASE = {"received": 3, "classified": 3, "returned": 3, "dispatched": 4, "accepted": 4, "handled": 4,
-            "answered": 4}
+# Orders received in the last days and left at each open state (and two waiting for a decision
+# on more time), so every state has some whatever the seed.
+SHOWCASE = {"received": 3, "classified": 3, "returned": 3, "dispatched": 4, "accepted": 4,
+            "extension_requested": 2, "handled": 4, "answered": 4}
 
 
 def build_workorders(builder: ScenarioBuilder, parties: dict[str, list[Organisation]], points: list,
