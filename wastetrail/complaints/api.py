@@ -14,6 +14,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Field, File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -33,8 +34,9 @@ from wastetrail.complaints.models import (
     WorkOrderStatus,
     WorkOrderType,
 )
+from wastetrail.complaints.public import throttle
 from wastetrail.core.errors import DomainError, NotFound
-from wastetrail.core.ratelimit import Limit, client_key
+from wastetrail.core.ratelimit import client_key
 from wastetrail.registry.models import Project, ReceivingSite, Vehicle
 from wastetrail.stacking.models import StackingPoint
 
@@ -48,8 +50,6 @@ router.add_router("/hotline", hotline_router)
 
 PAYLOAD_NAMES = {"category": "category", "unit": "unit_id", "vehicle": "vehicle_id", "project": "project_id",
                  "site": "site_id", "stacking_point": "stacking_point_id", "location": "lon"}
-# Guessing a six-digit tracking code: a client may try this many numbers/codes an hour.
-TRACK_LIMIT = Limit("workorder_track", 30, 3600)
 
 
 # --- schemas --------------------------------------------------------------------------------
@@ -104,7 +104,8 @@ class PhotoOut(Schema):
 
     @staticmethod
     def resolve_url(obj) -> str:
-        return obj.file.url
+        # The page that checks who may see the order, never the file's storage path.
+        return reverse("complaints:photo", args=[obj.order_id, obj.pk])
 
 
 class WorkOrderListOut(Schema):
@@ -599,12 +600,29 @@ class PublicRatingIn(TrackIn):
 
 
 def _track(request: HttpRequest, number: str, code: str) -> WorkOrder:
-    """The order behind a number and code, counting each try against the client's quota."""
+    """The order behind a number and code, with the public pages' limits on wrong codes per client
+    and per tracking number."""
+    try:
+        return throttle.track(client=client_key(request), number=number, code=code)
+    except throttle.TrackingLocked:
+        raise DomainError(_("Too many wrong codes. Following this order is locked for a while; call 12345 if "
+                            "you need help sooner."), code="rate_limited") from None
+
+
+def _admit_report(request: HttpRequest) -> str:
+    """The public pages' size cap and per-client count of report posts, for the API's submit."""
+    try:
+        size = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        size = 0
+    if size > throttle.max_report_bytes():
+        raise ValidationError({"photos": _("The report is too large (%(mb)d MB at most, with photos).") % {
+            "mb": throttle.max_report_bytes() // (1024 * 1024)}})
     key = client_key(request)
-    if TRACK_LIMIT.exceeded(key):
-        raise DomainError(_("Too many attempts from this connection. Please try again later."), code="rate_limited")
-    TRACK_LIMIT.hit(key)
-    return selectors.workorder_track(number=number, code=code)
+    if not throttle.admit(throttle.limits()["report_post"], key):
+        raise DomainError(_("Too many reports from this connection. Please try again later, or call 12345."),
+                          code="rate_limited")
+    return key
 
 
 @public_router.get("/categories", response=list[PublicCategoryOut])
@@ -621,6 +639,7 @@ def public_submit(request, description: Form[str], lon: Form[Decimal], lat: Form
     """Multipart: a report from the public, with the position (inside Jiangmen), the reporter's
     name and mobile unless anonymous, and up to six photos. The connection's hourly and daily
     quota applies. Keep the tracking code: it is shown once (and sent by SMS)."""
+    key = _admit_report(request)
     chosen = selectors.categories(public_only=True).filter(code=category).first() if category else None
     if category and chosen is None:
         raise ValidationError({"category": _("Choose one of the categories offered.")})
@@ -629,7 +648,7 @@ def public_submit(request, description: Form[str], lon: Form[Decimal], lat: Form
             actor=None, source=WorkOrderSource.PUBLIC, description=description, category=chosen, lon=lon, lat=lat,
             address=address, anonymous=anonymous, complainant_name=complainant_name,
             complainant_phone=complainant_phone, reported_plate=reported_plate, photos=photos or (),
-            client_key=client_key(request))
+            client_key=key)
     return Status(201, {"number": order.number, "tracking_code": code})
 
 

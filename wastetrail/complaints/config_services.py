@@ -32,11 +32,19 @@ def _values(data: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     return dict(data)
 
 
-def _check_unit(values: dict[str, Any]) -> None:
-    unit = values.get("unit")
-    if unit is not None and (unit.kind not in policy.UNIT_KINDS or not unit.is_active):
+def _check_unit(values: dict[str, Any], rule: RoutingRule | None = None) -> None:
+    unit = values.get("unit", rule.unit if rule else None)
+    if unit is None:
+        return
+    if unit.kind not in policy.UNIT_KINDS or not unit.is_active:
         raise ValidationError({"unit": _("Work orders go to a regulator, street office, property manager or the "
                                          "housing authority.")})
+    district = values.get("district", rule.district if rule else None)
+    if unit.district is not None and district != unit.district:
+        # Its handlers would see complainants outside their district (the dispatch service refuses
+        # such a unit as well).
+        raise ValidationError({"unit": _("%(unit)s works in one district: route only that district's orders "
+                                         "to it.") % {"unit": unit.name}})
 
 
 def routing_rule_create(*, actor: Actor, **data: Any) -> RoutingRule:
@@ -53,9 +61,9 @@ def routing_rule_create(*, actor: Actor, **data: Any) -> RoutingRule:
 def routing_rule_update(*, actor: Actor, rule: RoutingRule, **data: Any) -> RoutingRule:
     actor.require(can_configure(actor))
     values = _values(data, RULE_FIELDS)
-    _check_unit(values)
     with transaction.atomic():
         rule = RoutingRule.objects.select_for_update().get(pk=rule.pk)
+        _check_unit(values, rule)
         changes = validated_update(rule, values)
         if changes:
             audit_record(actor=actor.user, action="workorder.routing_rule_update", target=rule, data=changes)

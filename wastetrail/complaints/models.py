@@ -225,7 +225,8 @@ class WorkOrder(models.Model):
     handling_note = models.TextField(_("handling"), blank=True)
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
     answer = models.TextField(_("answer to the complainant"), blank=True)
-    # Set when answered: working days from receipt to answer, and whether it beat the deadline.
+    # Set when answered: working days from this round's dispatch to the answer, and whether it beat
+    # the deadline.
     handling_working_days = models.PositiveSmallIntegerField(_("working days to answer"), null=True, blank=True)
     answered_late = models.BooleanField(_("answered late"), null=True, blank=True)
     satisfaction = models.PositiveSmallIntegerField(_("satisfaction"), choices=Satisfaction.choices,

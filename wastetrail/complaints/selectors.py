@@ -7,6 +7,7 @@ indexed queries (docs/performance.md, `workorder_*` figures).
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -66,7 +67,8 @@ def workorder_track(*, number: str, code: str) -> WorkOrder:
     A wrong pair and a missing order look the same (NotFound)."""
     number, code = (number or "").strip().upper(), (code or "").strip()
     order = WorkOrder.objects.select_related("category").filter(number=number).first()
-    if order is None or not code or order.tracking_code_hash != tracking_code_hash(number, code):
+    if order is None or not code or not hmac.compare_digest(order.tracking_code_hash,
+                                                            tracking_code_hash(number, code)):
         raise NotFound(_("No work order matches this tracking number and code."))
     return order
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import uuid
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -135,6 +136,16 @@ def _next_number(day: dt.date) -> str:
 
 def new_tracking_code() -> str:
     return f"{secrets.randbelow(10**6):06d}"
+
+
+def _store_photos(order: WorkOrder, checked: list, *, by_complainant: bool) -> None:
+    """Each photo under a random name with the extension of the format its content decoded as:
+    the sender's file name (say, ``x.html`` on a PNG that is also a web page) is never kept, so
+    nothing is ever served as anything but the image it was checked to be."""
+    for photo in checked:
+        photo.upload.name = f"{uuid.uuid4().hex}.{photo.extension}"
+        WorkOrderPhoto.objects.create(order=order, file=photo.upload, width=photo.width, height=photo.height,
+                                      by_complainant=by_complainant)
 
 
 # --- receiving --------------------------------------------------------------------------------
@@ -272,43 +283,63 @@ def workorder_receive(
     if located_in is None and chosen is None:
         raise ValidationError({"district": _("Choose the district, or give the position.")})
     name, phone = _complainant(complainant_name, complainant_phone, bool(anonymous), source)
+    if source == WorkOrderSource.PUBLIC:  # before the photos are decoded: refused clients cost nothing
+        _check_flooding(client_key, now)
     checked = check_photos(photos, limit=PHOTO_LIMIT)
     plate = ((reported_plate or "").strip().upper() if isinstance(reported_plate, str) else "")[:12]
     arrived = received_at or now
     if arrived > now + dt.timedelta(minutes=5):
         raise ValidationError({"received_at": _("The time of receipt is in the future.")})
-    if source == WorkOrderSource.PUBLIC:
-        _check_flooding(client_key, now)
 
     code = new_tracking_code()
+    # A category chosen at intake (by the hotline, staff, or a resident from the public list)
+    # classifies the order; the dispatch centre may still reclassify it before dispatching.
     classified = bool(order_type and category)
-    with transaction.atomic():
-        number = _next_number(_today(arrived))
-        order = WorkOrder.objects.create(
-            number=number, tracking_code_hash=tracking_code_hash(number, code), source=source,
-            external_id=external, status=WorkOrderStatus.CLASSIFIED if classified else WorkOrderStatus.RECEIVED,
-            order_type=order_type, category=category, title=title, description=description,
-            district=located_in or chosen, address=((address or "").strip() if isinstance(address, str) else "")[:300],
-            lon_e6=lon_e6, lat_e6=lat_e6, anonymous=bool(anonymous), complainant_name=name,
-            complainant_phone=phone, client_key=client_key if source == WorkOrderSource.PUBLIC else "",
-            reported_plate=plate, stacking_point=stacking_point, received_at=arrived,
-            received_by=actor.user if actor else None,
-        )
-        for photo in checked:
-            WorkOrderPhoto.objects.create(order=order, file=photo.upload, width=photo.width, height=photo.height,
-                                          by_complainant=True)
-        _event(order, EventKind.RECEIVED, actor, arrived, data={"source": source})
-        if classified:
-            _event(order, EventKind.CLASSIFIED, actor, arrived,
-                   data={"order_type": order_type, "category": category.code})
-        _audit(actor, "receive", order, {"source": source, "external_id": external, "order_type": order_type,
-                                         "category": category.code if category else None,
-                                         "district": order.district, "photos": len(checked)})
-        if phone:
-            text = _("[Jiangmen construction waste] Your report is received. Tracking number %(number)s, "
-                     "code %(code)s.") % {"number": number, "code": code}
-            transaction.on_commit(lambda: sms.send(phone, text))
+    try:
+        with transaction.atomic():
+            order = _create_received(
+                actor=actor, source=source, external=external, code=code, classified=classified,
+                order_type=order_type, category=category, title=title, description=description,
+                district=located_in or chosen, address=address, lon_e6=lon_e6, lat_e6=lat_e6,
+                anonymous=bool(anonymous), name=name, phone=phone, client_key=client_key, plate=plate,
+                stacking_point=stacking_point, arrived=arrived, checked=checked)
+    except IntegrityError:
+        # The same 12345 number pushed twice at once: the other request stored it.
+        existing = WorkOrder.objects.filter(source=source, external_id=external).first() if external else None
+        if existing is None:
+            raise
+        return existing, None
     return order, code
+
+
+def _create_received(*, actor, source, external, code, classified, order_type, category, title, description,
+                     district, address, lon_e6, lat_e6, anonymous, name, phone, client_key, plate, stacking_point,
+                     arrived, checked) -> WorkOrder:
+    """The insert half of workorder_receive, inside its transaction."""
+    number = _next_number(_today(arrived))
+    order = WorkOrder.objects.create(
+        number=number, tracking_code_hash=tracking_code_hash(number, code), source=source,
+        external_id=external, status=WorkOrderStatus.CLASSIFIED if classified else WorkOrderStatus.RECEIVED,
+        order_type=order_type, category=category, title=title, description=description,
+        district=district, address=((address or "").strip() if isinstance(address, str) else "")[:300],
+        lon_e6=lon_e6, lat_e6=lat_e6, anonymous=anonymous, complainant_name=name,
+        complainant_phone=phone, client_key=client_key if source == WorkOrderSource.PUBLIC else "",
+        reported_plate=plate, stacking_point=stacking_point, received_at=arrived,
+        received_by=actor.user if actor else None,
+    )
+    _store_photos(order, checked, by_complainant=True)
+    _event(order, EventKind.RECEIVED, actor, arrived, data={"source": source})
+    if classified:
+        _event(order, EventKind.CLASSIFIED, actor, arrived,
+               data={"order_type": order_type, "category": category.code})
+    _audit(actor, "receive", order, {"source": source, "external_id": external, "order_type": order_type,
+                                     "category": category.code if category else None,
+                                     "district": order.district, "photos": len(checked)})
+    if phone:
+        text = _("[Jiangmen construction waste] Your report is received. Tracking number %(number)s, "
+                 "code %(code)s.") % {"number": number, "code": code}
+        transaction.on_commit(lambda: sms.send(phone, text))
+    return order
 
 
 # --- the dispatch centre --------------------------------------------------------------------
@@ -334,13 +365,27 @@ def workorder_classify(*, actor: Actor, order: WorkOrder, order_type: Any, categ
 
 
 def _unit(unit: Organisation | None, order: WorkOrder) -> Organisation:
+    if unit is None and order.status == WorkOrderStatus.RETURNED:
+        # The table sent it to the unit that just returned it: a person decides where it goes now.
+        raise ValidationError({"unit": _("The order was returned: choose the unit it goes to now.")})
     unit = unit or route_unit(order)
     if unit is None:
         raise ValidationError({"unit": _("No routing rule covers this district and category: choose the unit.")})
     if unit.kind not in policy.UNIT_KINDS or not unit.is_active:
         raise ValidationError({"unit": _("Work orders go to a regulator, street office, property manager or the "
                                          "housing authority.")})
+    if unit.district is not None and unit.district != order.district:
+        # Its handlers would see the complainant of an order outside their jurisdiction.
+        raise ValidationError({"unit": _("%(unit)s works in another district than the order's.") % {
+            "unit": unit.name}})
     return unit
+
+
+def _withdraw_pending_extension(order: WorkOrder, actor: Actor | None, now: dt.datetime, why: str) -> None:
+    """A request made by the unit that held the order dies with its round (return, reopen)."""
+    order.extensions.filter(status=ExtensionStatus.PENDING).update(
+        status=ExtensionStatus.REJECTED, decided_by=actor.user if actor else None, decided_at=now,
+        decision_note=why)
 
 
 def workorder_dispatch(*, actor: Actor, order: WorkOrder, unit: Organisation | None = None, note: Any = "",
@@ -399,8 +444,10 @@ def workorder_return(*, actor: Actor, order: WorkOrder, reason: Any, now: dt.dat
             raise DomainError(_("The time to return this order ended on %(date)s: handle it, or ask the dispatch "
                                 "centre.") % {"date": order.return_due.isoformat()}, code="return_window_passed")
         unit_id = order.unit_id
-        order.status, order.return_count = WorkOrderStatus.RETURNED, order.return_count + 1
-        order.save(update_fields=["status", "return_count", "updated_at"])
+        # The returning unit lets go of the order, and of the complainant's details with it.
+        order.status, order.return_count, order.unit = WorkOrderStatus.RETURNED, order.return_count + 1, None
+        order.save(update_fields=["status", "return_count", "unit", "updated_at"])
+        _withdraw_pending_extension(order, actor, now, str(_("The order was returned.")))
         _event(order, EventKind.RETURNED, actor, now, note=reason, organisation_id=unit_id)
         _count(unit_id, now, returned=1)
         _audit(actor, "return", order, {"unit": unit_id, "reason": reason}, organisation=unit_id)
@@ -446,6 +493,9 @@ def workorder_decide_extension(*, actor: Actor, extension: ExtensionRequest, app
         order = _lock(extension.order)
         actor.require(policy.can_supervise(actor, order))
         extension = ExtensionRequest.objects.select_for_update().get(pk=extension.pk)
+        if extension.requested_by_id == actor.user.pk or actor.role_in(order.unit_id) is not None:
+            raise DomainError(_("A supervisor outside the unit decides its extension requests."),
+                              code="own_extension")
         if extension.status != ExtensionStatus.PENDING:
             raise DomainError(_("This extension request has already been decided."), code="extension_decided")
         fields = ["updated_at"]
@@ -486,9 +536,7 @@ def workorder_handle(*, actor: Actor, order: WorkOrder, note: Any, photos: Itera
         _check_step(order, "handle")
         order.status, order.handled_at, order.handling_note = WorkOrderStatus.HANDLED, now, note
         order.save(update_fields=["status", "handled_at", "handling_note", "updated_at"])
-        for photo in checked:
-            WorkOrderPhoto.objects.create(order=order, file=photo.upload, width=photo.width, height=photo.height,
-                                          by_complainant=False)
+        _store_photos(order, checked, by_complainant=False)
         _event(order, EventKind.HANDLED, actor, now, note=note, organisation_id=order.unit_id,
                data={"photos": len(checked)})
         _audit(actor, "handle", order, {"note": note, "photos": len(checked)}, organisation=order.unit_id)
@@ -505,7 +553,8 @@ def workorder_answer(*, actor: Actor, order: WorkOrder, answer: Any, now: dt.dat
         actor.require(policy.can_handle(actor, order))
         _check_step(order, "answer")
         today = _today(now)
-        days = rulebook_calendar().working_days_between(_today(order.received_at), today)
+        # The unit's handling time: from this round's dispatch (a reopened order starts a new round).
+        days = rulebook_calendar().working_days_between(_today(order.dispatched_at), today)
         order.status, order.answered_at, order.answer = WorkOrderStatus.ANSWERED, now, answer
         order.handling_working_days, order.answered_late = max(days, 0), today > order.due_date
         order.save(update_fields=["status", "answered_at", "answer", "handling_working_days", "answered_late",
@@ -534,10 +583,13 @@ def _reopen(order: WorkOrder, actor: Actor | None, now: dt.datetime, reason: str
     order.return_due = calendar.add_working_days(today, deadline_working_days(RETURN_DEADLINE_CODE)).date
     order.accepted_at = order.handled_at = order.answered_at = order.closed_at = None
     order.warned_at = order.overdue_at = None
+    order.extended_days = 0
     order.save()
+    _withdraw_pending_extension(order, actor, now, str(_("The order was reopened.")))
     _event(order, EventKind.REOPENED, actor, now, note=reason, organisation_id=order.unit_id,
            data={"due_date": due.date})
-    _count(order.unit_id, now, reopened=1)
+    # A new round for the unit: counted as a dispatch, so answered never outnumbers dispatched.
+    _count(order.unit_id, now, reopened=1, dispatched=1)
 
 
 def workorder_rate(*, actor: Actor | None, order: WorkOrder, satisfaction: Any, comment: Any = "",
@@ -640,6 +692,14 @@ def workorder_request_case(*, actor: Actor, order: WorkOrder, note: Any, now: dt
 
 
 # --- the worker -------------------------------------------------------------------------------
+def _tell_unit(order: WorkOrder, template: str) -> None:
+    """A text to the unit's contact phone once the mark is committed (the pages show the mark too)."""
+    phone = order.unit.contact_phone if order.unit_id else ""
+    if phone:
+        text = template % {"number": order.number, "date": order.due_date.isoformat()}
+        transaction.on_commit(lambda: sms.send(phone, text))
+
+
 def workorders_mark_deadlines(*, now: dt.datetime | None = None) -> tuple[list[WorkOrder], list[WorkOrder]]:
     """Warn the units whose orders are due within the rulebook's warning days, and mark overdue
     the orders still not answered after their due day. Each order is marked once; each mark is
@@ -655,7 +715,7 @@ def workorders_mark_deadlines(*, now: dt.datetime | None = None) -> tuple[list[W
         overdue_at__isnull=True).only("pk").order_by("due_date", "pk")
     for pk in candidates.values_list("pk", flat=True).iterator():
         with transaction.atomic():
-            order = WorkOrder.objects.select_for_update().get(pk=pk)
+            order = WorkOrder.objects.select_for_update(of=("self",)).select_related("unit").get(pk=pk)
             if order.status not in in_hand or order.overdue_at is not None or order.due_date > horizon:
                 continue
             if today > order.due_date:
@@ -665,6 +725,8 @@ def workorders_mark_deadlines(*, now: dt.datetime | None = None) -> tuple[list[W
                        data={"due_date": order.due_date})
                 _count(order.unit_id, now, overdue=1)
                 _audit(None, "overdue", order, {"due_date": order.due_date}, organisation=order.unit_id)
+                _tell_unit(order, _("[Jiangmen construction waste] Work order %(number)s is overdue: its answer was "
+                                    "due on %(date)s."))
                 overdue.append(order)
             elif order.warned_at is None:
                 left = calendar.working_days_between(today, order.due_date)
@@ -674,5 +736,7 @@ def workorders_mark_deadlines(*, now: dt.datetime | None = None) -> tuple[list[W
                        data={"due_date": order.due_date, "working_days_left": left})
                 _audit(None, "warn", order, {"due_date": order.due_date, "working_days_left": left},
                        organisation=order.unit_id)
+                _tell_unit(order, _("[Jiangmen construction waste] Work order %(number)s must be answered by "
+                                    "%(date)s."))
                 warned.append(order)
     return warned, overdue

@@ -69,8 +69,22 @@ def keyed_hash(scope: str, value: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode("utf-8"), f"{scope}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
+def _client_network(address: str) -> str:
+    """An IPv6 client is its /64: one subscriber gets a whole /64 and could take a fresh address
+    (and a fresh allowance) per request otherwise."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if parsed.version == 4:
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:  # ::ffff:a.b.c.d is the IPv4 client a.b.c.d
+        return str(parsed.ipv4_mapped)
+    return f"{ipaddress.ip_network(f'{parsed}/64', strict=False).network_address}/64"
+
+
 def client_key(request: HttpRequest) -> str:
-    return keyed_hash("client", _client_address(request))
+    return keyed_hash("client", _client_network(_client_address(request)))
 
 
 @dataclass(frozen=True)
@@ -96,6 +110,12 @@ class Limit:
     def exceeded(self, key: str, now: dt.datetime | None = None) -> bool:
         """Whether the key has used up this window (checked before doing the work)."""
         return self.count(key, now) >= self.limit
+
+    def refund(self, key: str, now: dt.datetime | None = None) -> None:
+        """Give back one counted request of this window (a lookup that turned out right)."""
+        now = now or timezone.now()
+        RateLimitCounter.objects.filter(scope=self.scope, key=key, window_start=self.window_start(now),
+                                        count__gt=0).update(count=F("count") - 1)
 
     def hit(self, key: str, now: dt.datetime | None = None) -> int:
         """Count one request; the window's count including it."""

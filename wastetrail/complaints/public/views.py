@@ -30,12 +30,13 @@ from django.views.decorators.http import condition, require_GET, require_http_me
 
 from wastetrail.complaints import selectors, services
 from wastetrail.complaints.models import WorkOrder, WorkOrderSource
+from wastetrail.complaints.public import throttle
 from wastetrail.complaints.public.forms import FillReportForm, PointSearchForm, RateForm, ReportForm, TrackForm
 from wastetrail.core.crud import attach_errors
 from wastetrail.core.districts import DISTRICT_CHOICES, district_at
 from wastetrail.core.errors import DomainError, NotFound
 from wastetrail.core.images import PHOTO_MAX_BYTES
-from wastetrail.core.ratelimit import Limit, client_key, keyed_hash
+from wastetrail.core.ratelimit import Limit, client_key
 from wastetrail.registry.map_views import JIANGMEN_CENTRE_LAT_LON, JIANGMEN_ZOOM, districts_layer_bytes
 from wastetrail.registry.map_views import districts_layer_etag as _districts_etag
 from wastetrail.stacking import selectors as stacking_selectors
@@ -49,27 +50,6 @@ NEAREST_LIMIT = 20
 SEARCH_LIMIT = 50
 # History steps that name the unit answering (a public body); other events name nobody.
 UNIT_EVENTS = ("dispatched", "accepted", "answered")
-
-
-# --- limits (read the settings per request so that deployments and tests can change them) -----
-def _limits() -> dict[str, Limit]:
-    per_hour = settings.PUBLIC_TRACK_FAILURES_PER_HOUR
-    return {
-        # Wrong tracking codes: per client and per tracking number, so that neither many numbers
-        # from one client nor one number from many clients can walk the million codes.
-        "track_client": Limit("track_failure_client", per_hour, 3600),
-        "track_number": Limit("track_failure_number", per_hour, 3600),
-        # Every POST of the report form (valid or not: decoding photos costs), above the service's
-        # quota of stored reports per client (PUBLIC_REPORTS_PER_HOUR/DAY).
-        "report_post": Limit("report_post", settings.PUBLIC_REPORT_POSTS_PER_HOUR, 3600),
-        "fill_report": Limit("fill_report", settings.PUBLIC_FILL_REPORTS_PER_HOUR, 3600),
-    }
-
-
-def max_report_bytes() -> int:
-    """The largest report form accepted: every photo at its limit plus room for the text."""
-    default = services.PHOTO_LIMIT * PHOTO_MAX_BYTES + 1024 * 1024
-    return int(getattr(settings, "PUBLIC_REPORT_MAX_BYTES", default))
 
 
 def _retry_text(limit: Limit) -> str:
@@ -204,13 +184,12 @@ def point_report(request: HttpRequest, pk: int) -> HttpResponse:
     status, done = 200, False
     if request.method == "POST" and form.is_valid():
         key = client_key(request)
-        limit = _limits()["fill_report"]
-        if limit.exceeded(key):
+        limit = throttle.limits()["fill_report"]
+        if not throttle.admit(limit, key):
             form.add_error(None, _("Too many reports from this connection. Please try again after %(time)s.")
                            % {"time": _retry_text(limit)})
             status = 429
         else:
-            limit.hit(key)
             full = form.cleaned_data["problem"] == FillReportForm.FULL
             try:
                 stacking_services.fill_report_create(
@@ -240,23 +219,22 @@ def report(request: HttpRequest) -> HttpResponse:
             size = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             size = 0
-        if size > max_report_bytes():
+        if size > throttle.max_report_bytes():
             return _report_page(request, ReportForm(), status=413, error=_(
                 "The report is too large (%(mb)d MB at most, with photos). Send smaller or fewer photos.")
-                % {"mb": max_report_bytes() // (1024 * 1024)})
-        limit, key = _limits()["report_post"], client_key(request)
-        if limit.exceeded(key):
-            return _report_page(request, ReportForm(), status=429, error=_(
-                "Too many reports from this connection. Please try again after %(time)s, or call 12345.")
-                % {"time": _retry_text(limit)})
-        limit.hit(key)
+                % {"mb": throttle.max_report_bytes() // (1024 * 1024)})
     return _report_checked(request)
 
 
-@csrf_protect
+@csrf_protect  # before the count: another site's page must not use up a visitor's allowance
 def _report_checked(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return _report_page(request, ReportForm(initial=_initial_from_point(request)))
+    limit = throttle.limits()["report_post"]
+    if not throttle.admit(limit, client_key(request)):
+        return _report_page(request, ReportForm(), status=429, error=_(
+            "Too many reports from this connection. Please try again after %(time)s, or call 12345.")
+            % {"time": _retry_text(limit)})
     form = ReportForm(request.POST, request.FILES)
     if not form.is_valid():
         return _report_page(request, form, status=400)
@@ -334,27 +312,20 @@ def track(request: HttpRequest) -> HttpResponse:
         status = 400
         if form.is_valid():
             number, code = form.cleaned_data["number"], form.cleaned_data["code"]
-            limits, key = _limits(), client_key(request)
-            number_key = keyed_hash("number", number)
-            locked = next((limit for limit, k in ((limits["track_client"], key), (limits["track_number"], number_key))
-                           if limit.exceeded(k)), None)
-            if locked is not None:
+            try:
+                order = throttle.track(client=client_key(request), number=number, code=code)
+            except throttle.TrackingLocked as locked:
                 # Locked: the code is not even compared, so guessing on gets nowhere.
                 form.add_error(None, _("Too many wrong codes. For your safety, following this report is locked "
                                        "until %(time)s. Call 12345 if you need help sooner.")
-                               % {"time": _retry_text(locked)})
+                               % {"time": _retry_text(locked.limit)})
                 status = 429
+            except NotFound as exc:
+                form.add_error(None, str(exc))
+                status = 404
             else:
-                try:
-                    order = selectors.workorder_track(number=number, code=code)
-                except NotFound as exc:
-                    limits["track_client"].hit(key)
-                    limits["track_number"].hit(number_key)
-                    form.add_error(None, str(exc))
-                    status = 404
-                else:
-                    _remember_verified(request, order.number)
-                    return redirect("public:track-order", number=order.number)
+                _remember_verified(request, order.number)
+                return redirect("public:track-order", number=order.number)
     return render(request, "public/track.html", {"title": _("Follow my report"), "form": form}, status=status)
 
 

@@ -250,16 +250,32 @@ def test_public_submissions_are_limited_per_connection(client, desk, settings):
     assert refused.status_code == 409 and refused.json()["code"] == "rate_limited"
 
 
-def test_guessing_tracking_codes_is_limited(client, desk, monkeypatch):
-    from wastetrail.complaints import api as workorder_api
-    from wastetrail.core.ratelimit import Limit
-
-    monkeypatch.setattr(workorder_api, "TRACK_LIMIT", Limit("workorder_track", 3, 3600))
+def test_guessing_tracking_codes_is_limited_per_number_as_on_the_pages(client, desk, settings):
+    settings.PUBLIC_TRACK_FAILURES_PER_HOUR = 3
     order, code = public_order()
-    for guess in ("000001", "000002", "000003"):
-        assert post(client, f"{PUBLIC}/track", {"number": order.number, "code": guess}, {}).status_code == 404
-    blocked = post(client, f"{PUBLIC}/track", {"number": order.number, "code": code}, {})
+    for n, guess in enumerate(("000001", "000002", "000003")):
+        # From three addresses: the limit on the number holds whoever asks.
+        response = post(client, f"{PUBLIC}/track", {"number": order.number, "code": guess},
+                        {"REMOTE_ADDR": f"203.0.113.{n + 1}"})
+        assert response.status_code == 404
+    blocked = post(client, f"{PUBLIC}/track", {"number": order.number, "code": code}, {"REMOTE_ADDR": "203.0.113.9"})
     assert blocked.status_code == 409 and blocked.json()["code"] == "rate_limited"
+
+
+def test_a_right_code_does_not_use_up_the_allowance(client, desk, settings):
+    settings.PUBLIC_TRACK_FAILURES_PER_HOUR = 2
+    order, code = public_order()
+    for _ in range(5):
+        assert post(client, f"{PUBLIC}/track", {"number": order.number, "code": code}, {}).status_code == 200
+
+
+def test_public_submit_counts_every_post_like_the_form(client, desk, settings):
+    settings.PUBLIC_REPORT_POSTS_PER_HOUR = 2
+    for _ in range(2):
+        client.post(f"{PUBLIC}", {"description": "", "lon": "113.08", "lat": "22.58"})
+    refused = client.post(f"{PUBLIC}", {"description": "偷倒", "lon": "113.0815", "lat": "22.579", "anonymous": True})
+    assert refused.status_code == 409 and refused.json()["code"] == "rate_limited"
+    assert WorkOrder.objects.count() == 0
 
 
 def test_queues_and_statistics(client, desk, auth):

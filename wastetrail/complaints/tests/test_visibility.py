@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from wastetrail.complaints import policy, selectors, services
 from wastetrail.complaints.models import WorkOrderSource
@@ -53,19 +54,18 @@ def test_complainant_is_shown_to_the_handling_staff_only(desk, orders):
     assert policy.complainant_for(None, pengjiang) == masked
 
 
-def test_a_handler_sees_an_order_dispatched_to_it_from_another_district(desk, orders):
-    """A misrouted order is the unit's to handle (or return) while it holds it, then it is not."""
+def test_an_order_goes_only_to_a_unit_of_its_district_and_leaves_with_a_return(desk, orders):
+    """A district unit's handlers must never hold another district's complainants: the dispatch
+    refuses such a unit, and a return takes the order (and its complainant) away from the unit."""
     xinhui = orders["xinhui"]
+    officer = desk.actor("xinhui_officer")
+    order = services.workorder_return(actor=officer, order=xinhui, reason="错派", now=local(2026, 11, 2))
+    # Xinhui's bureau still sees it as the district's dispatcher.
+    assert order.unit is None and policy.complainant_for(officer, order)["name"] == "王小明"
+    with pytest.raises(ValidationError):
+        services.workorder_dispatch(actor=desk.actor("reg_officer"), order=order,
+                                    unit=desk.cast.org("district_regulator"), now=local(2026, 11, 2))
     handler = desk.actor("district_officer")
-    order = services.workorder_return(actor=desk.actor("xinhui_officer"), order=xinhui, reason="错派",
-                                      now=local(2026, 11, 2))
-    order = services.workorder_dispatch(actor=desk.actor("reg_officer"), order=order,
-                                        unit=desk.cast.org("district_regulator"), now=local(2026, 11, 2))
-    assert policy.complainant_for(handler, order)["masked"] is False
-    services.workorder_return(actor=handler, order=order, reason="属新会区", now=local(2026, 11, 2))
-    order.refresh_from_db()
-    order.unit = desk.xinhui_bureau  # dispatched back
-    order.save(update_fields=["unit"])
     assert order.number not in visible_numbers(desk, "district_officer")
     assert policy.complainant_for(handler, order)["masked"] is True
 

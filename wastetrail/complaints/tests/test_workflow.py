@@ -93,11 +93,19 @@ def test_return_is_allowed_only_inside_the_window_and_needs_a_reason(desk):
     with pytest.raises(DomainError) as caught:
         services.workorder_return(actor=handler, order=order, reason="属新会区", now=local(2026, 11, 4))
     assert caught.value.code == "return_window_passed"
-    order = services.workorder_return(actor=handler, order=order, reason="属新会区管辖", now=local(2026, 11, 3))
+    order = services.workorder_return(actor=handler, order=order, reason="属街道职责", now=local(2026, 11, 3))
     assert order.status == WorkOrderStatus.RETURNED and order.return_count == 1
-    order = services.workorder_dispatch(actor=desk.actor("reg_officer"), order=order, unit=desk.xinhui_bureau,
+    assert order.unit is None  # the unit let go of it (test_visibility: and of its complainant)
+    dispatcher = desk.actor("reg_officer")
+    with pytest.raises(ValidationError) as caught:  # the table would send it straight back
+        services.workorder_dispatch(actor=dispatcher, order=order, now=local(2026, 11, 3))
+    assert "unit" in caught.value.message_dict
+    with pytest.raises(ValidationError) as caught:  # another district's bureau
+        services.workorder_dispatch(actor=dispatcher, order=order, unit=desk.xinhui_bureau, now=local(2026, 11, 3))
+    assert "unit" in caught.value.message_dict
+    order = services.workorder_dispatch(actor=dispatcher, order=order, unit=desk.cast.org("street_office"),
                                         now=local(2026, 11, 3))
-    assert order.unit == desk.xinhui_bureau and order.due_date == dt.date(2026, 11, 24)
+    assert order.unit == desk.cast.org("street_office") and order.due_date == dt.date(2026, 11, 24)
 
 
 def test_public_form_requires_a_location_in_jiangmen_and_a_contact_unless_anonymous(desk):
