@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-from wastetrail.accounts.models import OrganisationKind, Role
+from wastetrail.accounts.models import Membership, OrganisationKind, Role
 from wastetrail.accounts.policy import Actor
 
 
@@ -16,6 +17,8 @@ class HomeLink:
     label: str
     url_name: str
     hint: str = ""
+    # Shown only to the memberships this accepts (None: every membership of the section).
+    only: Callable[[Membership], bool] | None = None
 
     @property
     def url(self) -> str:
@@ -49,6 +52,24 @@ COLLECTIONS = HomeLink(_("Collection requests"), "stacking-collections", _("Full
 WORKORDERS = HomeLink(_("Work orders"), "complaints:queue", _("12345 and other complaints, by deadline"))
 NEW_WORKORDER = HomeLink(_("Record a work order"), "complaints:new", _("Received by phone, letter, visit or 12345"))
 WORKORDER_MAP = HomeLink(_("Work-order map"), "complaints:map", _("Open work orders where they happened"))
+WORKORDER_STATS = HomeLink(_("Work-order statistics"), "complaints:stats",
+                           _("On-time rate, handling days and satisfaction per unit and month"))
+
+
+def _admin(membership: Membership) -> bool:
+    return membership.role == Role.ADMIN
+
+
+def _city_admin(membership: Membership) -> bool:
+    return membership.role == Role.ADMIN and membership.organisation.district is None
+
+
+EXTENSION_DECISIONS = HomeLink(_("Extension requests"), "complaints:extensions",
+                               _("Work orders whose units ask for more time"), only=_admin)
+ROUTING_TABLE = HomeLink(_("Routing table"), "complaints:routing-rules-list",
+                         _("Which unit answers which district's work orders"), only=_city_admin)
+WORKORDER_CATEGORIES = HomeLink(_("Work-order categories"), "complaints:categories-list",
+                                _("What work orders are about, and the 12345 codes"), only=_city_admin)
 AUDIT = HomeLink(_("Audit trail"), "audit", _("Every change of state, hash-chained"))
 
 SECTIONS_BY_KIND: dict[str, tuple[str, list[HomeLink]]] = {
@@ -56,7 +77,8 @@ SECTIONS_BY_KIND: dict[str, tuple[str, list[HomeLink]]] = {
         _("Supervision"),
         [MAP, LIVE_MAP, TERMINAL_STATUS, REVIEW_QUEUE, MANIFESTS, RECONCILIATION, LEDGERS, APPROVALS, PLANS,
          PROJECTS, SITES, VEHICLES, DRIVERS, ORGANISATIONS, RULEBOOK, AUDIT, STACKING_POINTS,
-         STACKING_AREAS, WORKORDERS, NEW_WORKORDER, WORKORDER_MAP],
+         STACKING_AREAS, WORKORDERS, NEW_WORKORDER, WORKORDER_MAP, WORKORDER_STATS, EXTENSION_DECISIONS,
+         ROUTING_TABLE, WORKORDER_CATEGORIES],
     ),
     OrganisationKind.CONSTRUCTION_UNIT: (_("My projects"), [ISSUE, MANIFESTS, PROJECTS, PLANS, APPROVALS,
                                                              RECONCILIATION, LEDGERS, SITES, MAP, ORGANISATIONS]),
@@ -66,11 +88,14 @@ SECTIONS_BY_KIND: dict[str, tuple[str, list[HomeLink]]] = {
     OrganisationKind.SITE_OPERATOR: (_("My sites"), [FIND_MANIFEST, MANIFESTS, SITES, APPROVALS, LEDGERS, MAP,
                                                       ORGANISATIONS]),
     OrganisationKind.PROPERTY_MANAGER: (_("Decoration waste"), [STACKING_POINTS, COLLECTIONS, STACKING_AREAS,
-                                                                MANIFESTS, MAP, SITES, ORGANISATIONS, WORKORDERS]),
+                                                                MANIFESTS, MAP, SITES, ORGANISATIONS, WORKORDERS,
+                                                                WORKORDER_STATS]),
     OrganisationKind.STREET_OFFICE: (_("Decoration waste"), [STACKING_POINTS, STACKING_AREAS, COLLECTIONS,
-                                                             MANIFESTS, MAP, SITES, ORGANISATIONS, WORKORDERS]),
+                                                             MANIFESTS, MAP, SITES, ORGANISATIONS, WORKORDERS,
+                                                                WORKORDER_STATS]),
     OrganisationKind.HOUSING_AUTHORITY: (_("Property managers"), [STACKING_POINTS, STACKING_AREAS, ORGANISATIONS,
-                                                                  MAP, SITES, WORKORDERS]),
+                                                                  MAP, SITES, WORKORDERS,
+                                                                  WORKORDER_STATS]),
     OrganisationKind.HOTLINE: (_("12345 hotline"), [WORKORDERS, NEW_WORKORDER, ORGANISATIONS]),
 }
 DRIVER_SECTION = (_("My trips"), [DRIVER, VEHICLES, SITES, MAP])
@@ -84,5 +109,6 @@ def home_sections(actor: Actor) -> list[tuple[str, str, list[HomeLink]]]:
             title, links = DRIVER_SECTION
         else:
             title, links = SECTIONS_BY_KIND[membership.organisation.kind]
-        sections.append((membership.organisation.name, title, [link for link in links if link.url]))
+        shown = [link for link in links if link.url and (link.only is None or link.only(membership))]
+        sections.append((membership.organisation.name, title, shown))
     return sections

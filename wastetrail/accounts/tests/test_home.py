@@ -55,3 +55,19 @@ def test_pages_switch_to_english(client, cast):
     client.post(reverse("set_language"), {"language": "zh-hans", "next": "/"})
     page = client.get(reverse("organisations-list")).content.decode()
     assert "组织" in page or "单位" in page
+
+
+@pytest.mark.parametrize(("username", "shown", "hidden"), [
+    # The city bureau's administrator configures routing and decides extensions.
+    ("reg_admin", {"complaints:routing-rules-list", "complaints:extensions", "complaints:stats"}, set()),
+    # Its staff work the queues but neither configure nor decide extensions.
+    ("reg_officer", {"complaints:queue", "complaints:stats"},
+     {"complaints:routing-rules-list", "complaints:categories-list", "complaints:extensions"}),
+    ("street_officer", {"complaints:queue", "complaints:stats"}, {"complaints:routing-rules-list"}),
+])
+def test_work_order_configuration_links_only_for_those_who_may_use_them(client, cast, username, shown, hidden):
+    client.force_login(cast.user(username))
+    sections = client.get(reverse("home")).context["sections"]
+    urls = {link.url for _, _, links in sections for link in links}
+    assert {reverse(name) for name in shown} <= urls
+    assert not {reverse(name) for name in hidden} & urls
