@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from django.db import connections
 from django.utils import timezone
@@ -81,18 +81,28 @@ def close_old_connections() -> None:
             connection.close_if_unusable_or_obsolete()
 
 
+def _release_connections(job: Job) -> None:
+    """The cleanup after a job; a failure here (the database unreachable) is logged, never
+    raised: the next job's turn tries again."""
+    try:
+        close_old_connections()
+    except Exception:
+        logger.exception("worker: closing connections after %s failed", job.name)
+
+
 def run_job(job: Job, now: dt.datetime | None = None) -> bool:
-    """Run one job and log what it did, or its traceback. True when it succeeded."""
-    # A long-lived process must not reuse a connection the database dropped while it slept.
-    close_old_connections()
+    """Run one job and log what it did, or its traceback. True when it succeeded. Nothing
+    raised here leaves the worker's loop: one bad moment of the database stops no job for good."""
     started = time.monotonic()
     try:
+        # A long-lived process must not reuse a connection the database dropped while it slept.
+        close_old_connections()
         summary = job.run(now or timezone.now())
     except Exception:
         logger.exception("worker: %s failed", job.name)
         return False
     finally:
-        close_old_connections()
+        _release_connections(job)
     logger.info("worker: %s: %s (%.2f s)", job.name, summary, time.monotonic() - started)
     return True
 
@@ -102,9 +112,35 @@ def run_once(jobs: Sequence[Job] = JOBS, now: dt.datetime | None = None) -> dict
     return {job.name: run_job(job, now) for job in jobs}
 
 
-def run_forever(stop: threading.Event, jobs: Sequence[Job] = JOBS) -> None:
-    """Run each job now and then every ``interval_seconds`` until ``stop`` is set. A job that runs
-    long delays the others but never makes one run twice in a row to catch up."""
+# How long the idle loop sleeps between looks at the stop flag: the longest a stop waits
+# (after the job in hand).
+SLEEP_SLICE_SECONDS = 0.5
+
+
+class StopFlag:
+    """A stop request a signal handler may set. Only a plain attribute is written: a handler
+    that called threading.Event.set() could deadlock on the Event's lock while the interrupted
+    main thread holds it inside Event.wait()."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def set(self) -> None:
+        self.requested = True
+
+    def is_set(self) -> bool:
+        return self.requested
+
+
+class StopCondition(Protocol):
+    def is_set(self) -> bool: ...
+
+
+def run_forever(stop: StopCondition, jobs: Sequence[Job] = JOBS) -> None:
+    """Run each job now and then every ``interval_seconds`` until ``stop.is_set()`` (a StopFlag,
+    or a threading.Event from another thread). A job that runs long delays the others but never
+    makes one run twice in a row to catch up. Between jobs it sleeps in short slices, only
+    reading the flag."""
     due = {job.name: time.monotonic() for job in jobs}
     logger.info("worker: started with %s", ", ".join(f"{job.name} every {job.interval_seconds:g} s" for job in jobs))
     while not stop.is_set():
@@ -114,5 +150,6 @@ def run_forever(stop: threading.Event, jobs: Sequence[Job] = JOBS) -> None:
             if time.monotonic() >= due[job.name]:
                 run_job(job)
                 due[job.name] = time.monotonic() + job.interval_seconds
-        stop.wait(max(0.0, min(due.values()) - time.monotonic()))
+        while not stop.is_set() and time.monotonic() < min(due.values()):
+            time.sleep(max(0.0, min(SLEEP_SLICE_SECONDS, min(due.values()) - time.monotonic())))
     logger.info("worker: stopped")

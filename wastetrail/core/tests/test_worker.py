@@ -119,3 +119,66 @@ def test_sigterm_stops_a_running_worker_within_seconds(tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+class _FlagWithoutWait:
+    """What a signal handler may safely set: a flag, no lock, no wait()."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def is_set(self) -> bool:
+        return self.requested
+
+
+def test_run_forever_sleeps_without_waiting_on_the_stop_object(monkeypatch):
+    # The loop only reads the flag between short sleeps: waiting on an Event that a signal
+    # handler sets can deadlock on the Event's own lock (the old loop called stop.wait()).
+    monkeypatch.setattr(worker, "close_old_connections", lambda: None)
+    monkeypatch.setattr(worker, "SLEEP_SLICE_SECONDS", 0.02)
+    stop, runs, finished = _FlagWithoutWait(), [], []
+    jobs = [worker.Job("hourly", 3600, lambda now: runs.append(now) or "ran")]
+
+    def loop() -> None:
+        worker.run_forever(stop, jobs)
+        finished.append(True)  # returned, not died of an exception
+
+    thread = threading.Thread(target=loop)
+    thread.start()
+    time.sleep(0.2)
+    assert thread.is_alive()
+    stop.requested = True
+    thread.join(timeout=5)
+    assert not thread.is_alive() and finished == [True] and len(runs) == 1
+
+
+def test_the_worker_command_hands_the_loop_a_plain_flag_its_signal_handler_sets(monkeypatch):
+    seen = {}
+
+    def fake_run_forever(stop):
+        handler = signal.getsignal(signal.SIGTERM)
+        handler(signal.SIGTERM, None)
+        seen["stop"], seen["set"] = stop, stop.is_set()
+
+    monkeypatch.setattr(worker, "run_forever", fake_run_forever)
+    call_command("worker")
+    assert isinstance(seen["stop"], worker.StopFlag) and seen["set"] is True
+
+
+def _raising_once(calls: list, fail_on: int):
+    def close() -> None:
+        calls.append(1)
+        if len(calls) == fail_on:
+            raise RuntimeError("the database is unreachable")
+    return close
+
+
+@pytest.mark.parametrize("fail_on", [1, 2], ids=["before the job", "after the job"])
+def test_a_connection_cleanup_error_is_logged_not_raised(monkeypatch, caplog, fail_on):
+    calls: list = []
+    monkeypatch.setattr(worker, "close_old_connections", _raising_once(calls, fail_on))
+    with caplog.at_level(logging.INFO, logger="wastetrail.worker"):
+        ok = worker.run_job(worker.Job("counting", 60, lambda now: "counted"))
+    # Before the job: the job's turn fails (retried next turn); after it: the job did its work.
+    assert ok is (fail_on == 2)
+    assert any(r.levelno == logging.ERROR and r.exc_info for r in caplog.records)

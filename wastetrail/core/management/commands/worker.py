@@ -7,7 +7,6 @@ exits (for cron, and tests), with status 1 when a job failed.
 from __future__ import annotations
 
 import signal
-import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -28,7 +27,9 @@ class Command(BaseCommand):
             if failed:
                 raise CommandError(f"job(s) failed: {', '.join(failed)} (see the log)")
             return
-        stop = threading.Event()
+        # The handler only sets a plain flag (worker.StopFlag says why); the loop notices it
+        # within a sleep slice, or after the job in hand.
+        stop = worker.StopFlag()
         previous = {sig: signal.signal(sig, lambda signum, frame: stop.set())
                     for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
