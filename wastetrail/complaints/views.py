@@ -99,6 +99,11 @@ def _classify_form(order: WorkOrder, *args: Any) -> ClassifyForm:
                                         "title": order.title})
 
 
+def _can_return(order: WorkOrder) -> bool:
+    """Offered only inside the return window (the service refuses after it)."""
+    return order.can("return") and (order.return_due is None or timezone.localdate() <= order.return_due)
+
+
 def _can_request_extension(order: WorkOrder) -> bool:
     return order.can("request_extension") and not order.extensions.filter(status=ExtensionStatus.PENDING).exists()
 
@@ -112,7 +117,7 @@ STEPS: dict[str, Step] = {
                      _dispatch_form),
     "accept": Step(gettext_lazy("Sign for"), policy.can_handle, lambda o: o.can("accept"),
                    lambda actor, o, f: services.workorder_accept(actor=actor, order=o)),
-    "return": Step(gettext_lazy("Return as not our duty"), policy.can_handle, lambda o: o.can("return"),
+    "return": Step(gettext_lazy("Return as not our duty"), policy.can_handle, _can_return,
                    lambda actor, o, f: services.workorder_return(actor=actor, order=o, **_data(f)),
                    lambda o, *a: ReturnForm(*a)),
     "request_extension": Step(gettext_lazy("Ask for more time"), policy.can_handle, _can_request_extension,
@@ -159,12 +164,15 @@ def offered_steps(actor: Actor, order: WorkOrder, bound: tuple[str, forms.Form] 
 # --- the detail page ----------------------------------------------------------------------------
 def _deadline(order: WorkOrder) -> dict[str, Any]:
     today = timezone.localdate()
-    left = None
+    left = overdue_by = None
     if order.due_date and order.status in UNIT_STATUSES:
         left = rulebook_calendar().working_days_between(today, order.due_date)
-    return {"due": order.due_date, "working_days_left": left, "extended_days": order.extended_days,
-            "official": order.due_official, "warned": order.warned_at is not None, "overdue": order.is_overdue,
-            "return_due": order.return_due if order.can("return") else None}
+        if left < 0:
+            left, overdue_by = None, -left
+    return {"due": order.due_date, "working_days_left": left, "working_days_overdue": overdue_by,
+            "extended_days": order.extended_days, "official": order.due_official,
+            "warned": order.warned_at is not None, "overdue": order.is_overdue,
+            "return_due": order.return_due if _can_return(order) else None}
 
 
 def _links(order: WorkOrder) -> list[dict[str, Any]]:
