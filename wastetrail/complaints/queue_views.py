@@ -72,7 +72,8 @@ class StatsFilterForm(forms.Form):
     month = forms.DateField(label=gettext_lazy("Up to month"), required=False, input_formats=["%Y-%m"],
                             widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"))
     months = forms.TypedChoiceField(label=gettext_lazy("Months"), required=False, coerce=int, empty_value=12,
-                                    choices=[(3, "3"), (6, "6"), (12, "12"), (24, "24"), (36, "36")])
+                                    choices=[(3, "3"), (6, "6"), (12, "12"), (24, "24"), (36, "36")],
+                                    initial=12)
     # The units in scope come with the statistics; the selector refuses a unit outside them.
     unit = forms.IntegerField(label=gettext_lazy("Unit"), required=False, min_value=1, widget=forms.Select)
 
@@ -85,7 +86,8 @@ def stats_view(request: HttpRequest) -> HttpResponse:
     actor = actor_for(request.user)
     if not selectors.available_queues(actor):
         raise Http404
-    form = StatsFilterForm(request.GET or None)
+    # Unbound on a first visit, so the selects show their initial values (12 months).
+    form = StatsFilterForm(request.GET or None, initial={"months": 12})
     filters = form.cleaned_data if form.is_valid() else {}
     try:
         stats = selectors.workorder_stats(actor=actor, months=filters.get("months") or 12,

@@ -111,3 +111,9 @@ def test_stats_page_shows_the_table_and_filters_by_unit(desk, history, client):
     client.force_login(desk.actor("xinhui_officer").user)
     response = client.get("/workorders/stats/", {"unit": desk.cast.org("district_regulator").pk})
     assert response.status_code == 404
+
+
+def test_the_months_select_shows_the_twelve_months_the_page_shows(client, desk):
+    client.force_login(desk.cast.user("reg_officer"))
+    html = client.get("/workorders/stats/").content.decode()
+    assert '<option value="12" selected>' in html
