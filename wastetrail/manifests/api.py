@@ -103,8 +103,10 @@ class ManifestOut(Schema):
     emitter_id: int
     emitter_name: str = Field(..., alias="emitter.name")
     project_id: int | None
-    project_name: str = Field(..., alias="origin_display",
-                              description="The project's name; for a collection the stacking point's address")
+    project_name: str | None = Field(..., description="The project's name; null for a collection")
+    origin: str = Field(..., alias="origin_display",
+                        description="Where the load comes from: the project's name, or for a collection the "
+                                    "stacking point's address")
     emitter_address: str
     category: str = Field(..., alias="category.code")
     category_name: str
@@ -144,6 +146,10 @@ class ManifestOut(Schema):
     overdue_at: dt.datetime | None
     receipt: ReceiptOut | None = Field(..., description="Null until the site has weighed the load")
     signatures: list[SignatureOut]
+
+    @staticmethod
+    def resolve_project_name(obj: Manifest) -> str | None:
+        return obj.project.name if obj.project_id else None
 
     @staticmethod
     def resolve_parent_number(obj: Manifest) -> str | None:

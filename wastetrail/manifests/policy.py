@@ -1,7 +1,8 @@
 """Who may see and act on manifests.
 
 Visibility: regulators (a district bureau: manifests whose project, stacking point or receiving
-site lies in its districts); the emitting unit's, the transport unit's and the receiving unit's administrators and
+site lies in its districts); the housing authority the loads of property managers' stacking
+points (source collection); the emitting unit's, the transport unit's and the receiving unit's administrators and
 staff; a driver sees the manifests he is assigned to. Nobody else.
 
 Acting: the emitting unit's staff issue, cancel and redirect; the transport unit's staff or the
@@ -19,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from wastetrail.accounts.models import OrganisationKind, Role
 from wastetrail.accounts.policy import Actor
-from wastetrail.manifests.models import Manifest, ManifestRevisionRequest, SignatureStep
+from wastetrail.manifests.models import Manifest, ManifestRevisionRequest, ManifestSource, SignatureStep
 
 STAFF_ROLES = (Role.ADMIN, Role.STAFF)
 
@@ -44,10 +45,16 @@ def regulator_scope(actor: Actor, *district_paths: str) -> Q | None:
 
 def manifest_visibility(actor: Actor) -> Q | None:
     """None: no restriction."""
-    # A collection has no project: it is located by its stacking point (stacking.CollectionRequest).
-    conditions = regulator_scope(actor, "project__district", "site__district", "collection__point__district")
+    # A collection's manifest has no project: it is located by its stacking point through the
+    # collection's manifest trail (stacking.CollectionManifest), which also holds a manifest
+    # issued before a cancellation and a redirect of the refused load.
+    conditions = regulator_scope(actor, "project__district", "site__district",
+                                 "collection_entry__collection__point__district")
     if conditions is None:
         return None
+    if actor.org_ids_of(OrganisationKind.HOUSING_AUTHORITY):
+        # It supervises property managers (stacking.policy): their collections' loads, read-only.
+        conditions |= Q(source=ManifestSource.COLLECTION, emitter__kind=OrganisationKind.PROPERTY_MANAGER)
     orgs = staff_org_ids(actor)
     if orgs:
         conditions |= Q(emitter_id__in=orgs) | Q(carrier_id__in=orgs) | Q(receiver_id__in=orgs)

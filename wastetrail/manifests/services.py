@@ -42,7 +42,7 @@ from wastetrail.manifests.models import (
     manifest_number,
 )
 from wastetrail.manifests.rules import CENT, Receipt, decimal_field, receipt_from, to_m3, to_t
-from wastetrail.manifests.signals import collection_manifest_closed
+from wastetrail.manifests.signals import collection_manifest_closed, collection_manifest_redirected
 from wastetrail.permits.models import ApprovalKind
 from wastetrail.permits.selectors import valid_approval_ids
 from wastetrail.plans.selectors import filed_plan_for, plan_streams_allowing
@@ -759,12 +759,16 @@ def manifest_redirect(
         density = locked.category.density_t_per_m3
         quantity_m3 = to_m3(locked.refused_quantity, locked.quantity_unit, density)
         quantity_t = to_t(locked.refused_quantity, locked.quantity_unit, density)
-        return _issue(actor=actor, project=locked.project, category=locked.category, vehicle=locked.vehicle,
-                      driver=locked.driver, site=site, estimated_m3=max(quantity_m3, CENT),
-                      estimated_t=max(quantity_t, CENT), disposal_method=disposal_method, route=route,
-                      planned_departure_at=now, expected_arrival_at=expected_arrival_at, lon=None, lat=None,
-                      now=now, parent=locked, action="manifest.redirect",
-                      origin=(locked.emitter_id, locked.emitter_address))
+        redirect = _issue(actor=actor, project=locked.project, category=locked.category, vehicle=locked.vehicle,
+                          driver=locked.driver, site=site, estimated_m3=max(quantity_m3, CENT),
+                          estimated_t=max(quantity_t, CENT), disposal_method=disposal_method, route=route,
+                          planned_departure_at=now, expected_arrival_at=expected_arrival_at, lon=None, lat=None,
+                          now=now, parent=locked, action="manifest.redirect",
+                          origin=(locked.emitter_id, locked.emitter_address))
+        if locked.source == ManifestSource.COLLECTION:
+            # The redirect has no collection of its own: stacking links it to the collection's trail.
+            collection_manifest_redirected.send(sender=Manifest, manifest=redirect, parent=locked)
+        return redirect
 
 
 # --- the overdue job ------------------------------------------------------------------------

@@ -146,8 +146,11 @@ def _fill(builder: ScenarioBuilder, point: StackingPoint, manager: Actor, carrie
         stacking.fill_report_create(actor=manager, point=point, fill_percent=100, full=True, note="已满，待清运",
                                     now=reported)
         if builder.rng.random() < 0.5:
+            # Asked for within the hour after the point was reported full, on the demo's clock.
+            asked = reported + dt.timedelta(minutes=builder.rng.randint(5, 60))
             stacking.collection_request_create(actor=manager, point=point, carrier=builder.rng.choice(carriers),
-                                               note="堆放点已满，请安排清运", today=timezone.localdate(now))
+                                               note="堆放点已满，请安排清运", now=asked,
+                                               today=timezone.localdate(now))
         return
     stacking.fill_report_create(actor=manager, point=point, fill_percent=builder.rng.randint(5, 90),
                                 is_dirty=builder.rng.random() < 0.1, now=reported)

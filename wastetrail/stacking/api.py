@@ -7,11 +7,8 @@ actor's selector sees it. Error keys name the payload's fields (``area_id``, ``c
 """
 
 import datetime as dt
-import hashlib
-import hmac
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
@@ -401,13 +398,6 @@ def collection_issue_manifest(request, pk: int, payload: CollectionManifestIn):
 
 
 # --- public ---------------------------------------------------------------------------------
-def public_client_key(request) -> str:
-    """A keyed hash of the client's address: enough to tell residents apart for the fill-report
-    rule, and no address is stored."""
-    address = request.META.get("REMOTE_ADDR", "") or ""
-    return hmac.new(settings.SECRET_KEY.encode(), address.encode(), hashlib.sha256).hexdigest()
-
-
 def _public(point, distance: float | None) -> dict:
     return {"code": point.code, "name": point.name, "district_name": point.district_name, "address": point.address,
             "lon": point.lon, "lat": point.lat, "container_type": point.container_type, "opens_at": point.opens_at,
@@ -427,7 +417,6 @@ def public_points(request, lon: float | None = None, lat: float | None = None, d
     if lon is not None:
         if not (-180 <= lon <= 180 and -90 <= lat <= 90):
             raise ValidationError({"lon": _("The position is not on Earth.")})
-        found = selectors.nearest_points(lon, lat, limit=limit)
-        return [_public(point, distance) for point, distance in found
-                if district is None or point.district == district]
+        found = selectors.nearest_points(lon, lat, limit=limit, district=district)
+        return [_public(point, distance) for point, distance in found]
     return [_public(point, None) for point in selectors.public_points(district=district, open_only=True)[:500]]

@@ -216,3 +216,21 @@ class CollectionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.point} → {self.carrier}"
+
+
+class CollectionManifest(models.Model):
+    """Every manifest a collection's load travelled under: the first, one issued again after a
+    cancellation (``CollectionRequest.manifest`` then names only the latest), and a redirect of a
+    refused load (which has no collection of its own). The point's trail and a district bureau's
+    view of those manifests follow these rows."""
+
+    collection = models.ForeignKey(CollectionRequest, on_delete=models.PROTECT, related_name="manifest_trail")
+    manifest = models.OneToOneField("manifests.Manifest", on_delete=models.PROTECT, related_name="collection_entry")
+
+    class Meta:
+        ordering = ["collection", "manifest_id"]
+        verbose_name = _("collection manifest")
+        verbose_name_plural = _("collection manifests")
+
+    def __str__(self) -> str:
+        return f"{self.collection_id} · {self.manifest_id}"

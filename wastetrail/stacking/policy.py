@@ -13,7 +13,8 @@ where the area has none, its street office / town government. So:
 - seeing: regulators (city-wide: everything; a district bureau: its districts), the housing
   authority every property manager's points and areas (read-only: it supervises them), a street
   office the points in its areas, a transport company the collections addressed to it (and their
-  points), every member of the managing organisation its own points.
+  points, but not the point's other collections, residents' reports or history), every member of
+  the managing organisation its own points.
 """
 
 from __future__ import annotations
@@ -54,7 +55,9 @@ def area_visibility(actor: Actor) -> Q | None:
     return conditions
 
 
-def point_visibility(actor: Actor) -> Q | None:
+def point_oversight(actor: Actor) -> Q | None:
+    """The points whose whole history the actor sees: regulators in jurisdiction, the housing
+    authority (property managers' points), the managing organisation and the area's street office."""
     conditions = _regulator_q(actor, "district")
     if conditions is None:
         return None
@@ -62,10 +65,19 @@ def point_visibility(actor: Actor) -> Q | None:
         conditions |= Q(manager__kind=OrganisationKind.PROPERTY_MANAGER)
     orgs = actor.organisation_ids
     if orgs:
-        carriers = actor.org_ids_of(OrganisationKind.TRANSPORT_COMPANY, roles=STAFF_ROLES)
         conditions |= Q(manager_id__in=orgs) | Q(area__street_office_id__in=orgs)
-        if carriers:
-            conditions |= Q(Exists(CollectionRequest.objects.filter(point=OuterRef("pk"), carrier_id__in=carriers)))
+    return conditions
+
+
+def point_visibility(actor: Actor) -> Q | None:
+    """The oversight above, and for a transport company the points it was asked to collect from
+    (the point itself and its own collections only: see selectors.point_history)."""
+    conditions = point_oversight(actor)
+    if conditions is None:
+        return None
+    carriers = actor.org_ids_of(OrganisationKind.TRANSPORT_COMPANY, roles=STAFF_ROLES)
+    if carriers:
+        conditions |= Q(Exists(CollectionRequest.objects.filter(point=OuterRef("pk"), carrier_id__in=carriers)))
     return conditions
 
 

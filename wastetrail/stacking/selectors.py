@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from wastetrail.accounts.policy import Actor
@@ -21,6 +21,7 @@ from wastetrail.core.errors import NotFound
 from wastetrail.stacking import policy
 from wastetrail.stacking.models import (
     OPEN_COLLECTION_STATUSES,
+    CollectionManifest,
     CollectionRequest,
     FillReport,
     PointStatus,
@@ -112,15 +113,25 @@ HISTORY_LIMIT = 50
 
 
 def point_history(*, actor: Actor, pk: Any) -> PointHistory:
-    """The point, its latest fill reports and collections, and the audit rows of the point and
-    of its collections (newest first)."""
+    """The point, its latest fill reports and collections (each with every manifest it travelled
+    under, ``manifests``), and the audit rows of the point and of its collections (newest first).
+
+    Who sees the point only as a carrier asked to collect (stacking.policy.point_oversight does
+    not cover it) gets its own collections and their rows: not other carriers' business, the
+    residents' reports or the point's own trail."""
     point = point_get(actor=actor, pk=pk)
-    reports = list(point.fill_reports.select_related("reported_by")[:HISTORY_LIMIT])
-    collections = list(point.collections.select_related("carrier", "manifest", "requested_by")[:HISTORY_LIMIT])
+    oversees = _scoped(StackingPoint.objects.filter(pk=point.pk), policy.point_oversight(actor)).exists()
+    collections_qs = point.collections.all() if oversees else _scoped(
+        point.collections.all(), policy.collection_visibility(actor))
+    collections = list(collections_qs.select_related("carrier", "manifest", "requested_by").prefetch_related(
+        Prefetch("manifest_trail", queryset=CollectionManifest.objects.select_related("manifest")))[:HISTORY_LIMIT])
+    for collection in collections:
+        collection.manifests = [entry.manifest for entry in collection.manifest_trail.all()]
+    reports = list(point.fill_reports.select_related("reported_by")[:HISTORY_LIMIT]) if oversees else []
+    of_collections = Q(object_type="stacking.collectionrequest", object_id__in=[str(c.pk) for c in collections])
     audit = list(AuditEntry.objects.filter(
-        Q(object_type="stacking.stackingpoint", object_id=str(point.pk))
-        | Q(object_type="stacking.collectionrequest", object_id__in=[str(c.pk) for c in collections])
-    ).order_by("-seq")[:HISTORY_LIMIT])
+        (Q(object_type="stacking.stackingpoint", object_id=str(point.pk)) | of_collections) if oversees
+        else of_collections).order_by("-seq")[:HISTORY_LIMIT])
     open_collection = next((c for c in collections if c.status in OPEN_COLLECTION_STATUSES), None)
     return PointHistory(point=point, fill_reports=reports, collections=collections, audit=audit,
                         open_collection=open_collection)
@@ -165,12 +176,15 @@ def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
-def nearest_points(lon: float, lat: float, limit: int = 10,
-                   open_only: bool = True) -> list[tuple[StackingPoint, float]]:
+def nearest_points(lon: float, lat: float, limit: int = 10, open_only: bool = True,
+                   district: int | None = None) -> list[tuple[StackingPoint, float]]:
     """The ``limit`` nearest points to (lon, lat) with their distance in metres, nearest first.
     ``open_only``: only points taking waste (status OPEN; a full or closed one is no use).
+    ``district``: only that district's points, chosen before ranking (so ``limit`` of them).
     Distances in Python: Jiangmen has a few thousand points at most, read as three columns."""
     qs = StackingPoint.objects.filter(status=PointStatus.OPEN) if open_only else StackingPoint.objects.all()
+    if district is not None:
+        qs = qs.filter(district=district)
     limit = max(1, min(int(limit), 100))
     ranked = sorted(((pk, haversine_m(lon, lat, lon_e6 / 1_000_000, lat_e6 / 1_000_000))
                      for pk, lon_e6, lat_e6 in qs.values_list("pk", "lon_e6", "lat_e6")),

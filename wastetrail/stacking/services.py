@@ -20,13 +20,14 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from wastetrail.accounts.models import Organisation, OrganisationKind
 from wastetrail.accounts.policy import Actor
 from wastetrail.core.audit.services import audit_record
-from wastetrail.core.districts import district_at
+from wastetrail.core.districts import district_at, district_name
 from wastetrail.core.errors import DomainError
 from wastetrail.core.modelwrite import snapshot, validated_create, validated_update
 from wastetrail.core.rulebook.models import WasteCategory
@@ -40,6 +41,7 @@ from wastetrail.stacking import policy
 from wastetrail.stacking.models import (
     DECORATION_CATEGORY_CODE,
     OPEN_COLLECTION_STATUSES,
+    CollectionManifest,
     CollectionRequest,
     CollectionStatus,
     FillReport,
@@ -185,24 +187,46 @@ def area_update(*, actor: Actor, area: ResidentialArea, **changes: Any) -> Resid
     with transaction.atomic():
         locked = ResidentialArea.objects.select_for_update().get(pk=area.pk)
         diff = validated_update(locked, changes)
+        moved: list[StackingPoint] = []
         if "property_manager" in diff:
-            moved = StackingPoint.objects.filter(area=locked).exclude(manager_id=locked.responsible_id)
-            diff["points_handed_over"] = sorted(moved.values_list("code", flat=True))
-            moved.update(manager_id=locked.responsible_id, updated_at=timezone.now())
+            moved = list(StackingPoint.objects.select_for_update().filter(area=locked)
+                         .exclude(manager_id=locked.responsible_id).order_by("code"))
+            diff["points_handed_over"] = [point.code for point in moved]
         if diff:
             audit_record(actor=actor.user, action="stacking.area_update", target=locked,
                          organisation=locked.street_office_id, data=diff)
+        # Each point's own trail says who ran it when: one row per point handed over.
+        for point in moved:
+            before = point.manager_id
+            point.manager_id = locked.responsible_id
+            point.save(update_fields=["manager", "updated_at"])
+            audit_record(actor=actor.user, action="stacking.point_handover", target=point,
+                         organisation=point.manager_id,
+                         data={"manager": [before, point.manager_id], "area": locked.pk})
     return locked
 
 
 # --- stacking points ------------------------------------------------------------------------
+# A racing creation in the same district takes the same next code; the loser tries again.
+CODE_ATTEMPTS = 5
+
+
 def _next_code(district: int) -> str:
-    """DP + district adcode + a four-digit serial within the district (unique column: a racing
-    second creation fails on it rather than taking the same code)."""
+    """DP + district adcode + a serial within the district, at least four digits. Reads the one
+    highest code (longest, then greatest: DP…10000 comes after DP…9999)."""
     prefix = f"DP{district}"
-    codes = StackingPoint.objects.filter(code__startswith=prefix).values_list("code", flat=True)
-    serials = [int(code[len(prefix):]) for code in codes if code[len(prefix):].isdigit()]
-    return f"{prefix}{max(serials, default=0) + 1:04d}"
+    last = (StackingPoint.objects.filter(code__startswith=prefix, code__regex=rf"^{prefix}[0-9]+$")
+            .order_by(Length("code").desc(), "-code").values_list("code", flat=True).first())
+    return f"{prefix}{int(last[len(prefix):]) + 1 if last else 1:04d}"
+
+
+def _check_in_area_district(area: ResidentialArea, location: dict[str, int]) -> None:
+    if location["district"] != area.district:
+        raise ValidationError({"location": _(
+            "This position lies in %(district)s, but the residential area %(area)s is in %(area_district)s: "
+            "a point stands in its area's district.") % {
+            "district": district_name(location["district"]), "area": area.name,
+            "area_district": area.district_name}})
 
 
 def point_create(
@@ -228,15 +252,34 @@ def point_create(
     _require(name=_text(name), address=_text(address), opens_at=opens_at, closes_at=closes_at)
     days = clean_open_days(open_days)
     location = locate(lon, lat)
+    _check_in_area_district(area, location)
+    fields = {"name": _text(name), "area": area, "manager_id": area.responsible_id,
+              "container_type": container_type, "capacity_m3": capacity_m3, "opens_at": opens_at,
+              "closes_at": closes_at, "open_days": days, "address": _text(address),
+              "contact_phone": _text(contact_phone) or "", "notes": _text(notes) or "", **location}
     with transaction.atomic():
-        point = validated_create(
-            StackingPoint, code=_next_code(location["district"]), name=_text(name), area=area,
-            manager_id=area.responsible_id, container_type=container_type, capacity_m3=capacity_m3,
-            opens_at=opens_at, closes_at=closes_at, open_days=days, address=_text(address),
-            contact_phone=_text(contact_phone) or "", notes=_text(notes) or "", **location)
+        point = _create_with_next_code(fields, location["district"])
         audit_record(actor=actor.user, action="stacking.point_create", target=point, organisation=point.manager_id,
                      data=snapshot(point, POINT_AUDIT_FIELDS))
     return point
+
+
+def _create_with_next_code(fields: dict[str, Any], district: int) -> StackingPoint:
+    """Insert under the district's next code; a code taken meanwhile by a concurrent creation
+    (the unique column refuses it) is read again, inside a savepoint so the caller's
+    transaction survives."""
+    point = StackingPoint(**fields)
+    point.full_clean(exclude=["code"])  # the code is ours; its uniqueness is the insert's to check
+    for attempt in range(CODE_ATTEMPTS):
+        point.code = _next_code(district)
+        try:
+            with transaction.atomic():
+                point.save(force_insert=True)
+            return point
+        except IntegrityError:
+            if attempt == CODE_ATTEMPTS - 1 or not StackingPoint.objects.filter(code=point.code).exists():
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def point_update(*, actor: Actor, point: StackingPoint, **changes: Any) -> StackingPoint:
@@ -256,6 +299,7 @@ def point_update(*, actor: Actor, point: StackingPoint, **changes: Any) -> Stack
     if lon is not None or lat is not None:
         changes |= locate(lon if lon is not None else decimal_from_e6(point.lon_e6),
                           lat if lat is not None else decimal_from_e6(point.lat_e6))
+        _check_in_area_district(point.area, changes)
     with transaction.atomic():
         locked = _lock_point(point)
         diff = validated_update(locked, changes)
@@ -278,6 +322,11 @@ def point_set_status(*, actor: Actor, point: StackingPoint, status: str, reason:
         if locked.status == status:
             raise DomainError(_("The point is already %(status)s.") % {"status": PointStatus(status).label},
                               code="same_status")
+        if status == PointStatus.CLOSED and CollectionRequest.objects.filter(
+                point=locked, status__in=OPEN_COLLECTION_STATUSES).exists():
+            # A truck is on its way or loading: closing now would strand it; finish or cancel first.
+            raise DomainError(_("The point has an open collection: let it finish or cancel it before closing "
+                                "the point."), code="collection_open")
         before = locked.status
         locked.status = status
         locked.save(update_fields=["status", "updated_at"])
@@ -398,12 +447,14 @@ def collection_request_create(
     estimated_m3: Any = None,
     note: str = "",
     today: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> CollectionRequest:
     """The point's manager asks a transport company to collect a full (or ≥ 80 %) point. The
-    carrier must hold a transport approval in force today covering decoration waste."""
+    carrier must hold a transport approval in force today covering decoration waste. ``now``:
+    the request's time (the demo dates its history); ``today`` defaults to its local date."""
     actor.require(policy.can_run_point(actor, point))
     _require(carrier=carrier)
-    now = timezone.now()
+    now = now or timezone.now()
     category = decoration_category()
     _estimate(estimated_m3, point)  # bad input is refused before anything is locked
     _check_carrier(carrier, category, today or timezone.localdate(now))
@@ -434,7 +485,9 @@ def collection_request_create(
 
 
 def _lock_collection(collection: CollectionRequest, steps_from: tuple[str, ...], step: str) -> CollectionRequest:
-    locked = CollectionRequest.objects.select_for_update().select_related("point", "carrier").get(pk=collection.pk)
+    # of=self: the point and carrier rows are read with it, but only the collection is locked.
+    locked = (CollectionRequest.objects.select_for_update(of=("self",)).select_related("point", "carrier")
+              .get(pk=collection.pk))
     if locked.status not in steps_from:
         raise DomainError(_("This collection cannot be %(step)s now; it is %(status)s.") % {
             "step": step, "status": CollectionStatus(locked.status).label}, code="wrong_state")
@@ -455,16 +508,28 @@ def collection_accept(*, actor: Actor, collection: CollectionRequest,
     return locked
 
 
+def collection_is_cancellable(collection: CollectionRequest) -> bool:
+    """Before the load leaves under a manifest, or when its manifest was cancelled (nothing left:
+    otherwise the point would keep an open collection, and refuse new ones, for good)."""
+    if collection.status in (CollectionStatus.REQUESTED, CollectionStatus.ACCEPTED):
+        return True
+    return (collection.status == CollectionStatus.IN_TRANSIT and collection.manifest_id is not None
+            and collection.manifest.status == ManifestStatus.CANCELLED)
+
+
 def collection_cancel(*, actor: Actor, collection: CollectionRequest, reason: str) -> CollectionRequest:
     """Withdrawn by the point's manager or declined by the transport company, before the load
-    leaves under a manifest."""
+    leaves under a manifest or after its manifest was cancelled."""
     actor.require(policy.can_cancel_collection(actor, collection))
     text = (reason or "").strip()
     if not text:
         raise ValidationError({"reason": _("Give a reason.")})
     with transaction.atomic():
-        locked = _lock_collection(collection, (CollectionStatus.REQUESTED, CollectionStatus.ACCEPTED),
-                                  _("cancelled"))
+        locked = _lock_collection(collection, OPEN_COLLECTION_STATUSES, _("cancelled"))
+        if not collection_is_cancellable(locked):
+            raise DomainError(_("This collection travels under manifest %(number)s; it can be cancelled only "
+                                "once that manifest is cancelled.") % {"number": locked.manifest.number},
+                              code="wrong_state")
         locked.status, locked.cancelled_at, locked.cancellation_reason = (
             CollectionStatus.CANCELLED, timezone.now(), text[:300])
         locked.save(update_fields=["status", "cancelled_at", "cancellation_reason"])
@@ -503,6 +568,7 @@ def collection_issue_manifest(
         previous = locked.manifest_id
         locked.status, locked.manifest = CollectionStatus.IN_TRANSIT, manifest
         locked.save(update_fields=["status", "manifest"])
+        CollectionManifest.objects.create(collection=locked, manifest=manifest)
         audit_record(actor=actor.user, action="stacking.collection_manifest", target=locked,
                      organisation=locked.point.manager_id,
                      data={"status": locked.status, "manifest": manifest.number, "previous_manifest": previous})
@@ -513,7 +579,7 @@ def collection_finish(*, manifest: Any, actor: Actor) -> CollectionRequest | Non
     """The collection's manifest closed (manifests' ``collection_manifest_closed`` signal, inside
     the closing transaction): the collection is done and the point reopens empty. A redirect of
     a collection's manifest has no collection of its own: nothing to do."""
-    locked = (CollectionRequest.objects.select_for_update().select_related("point")
+    locked = (CollectionRequest.objects.select_for_update(of=("self",)).select_related("point")
               .filter(manifest_id=manifest.pk, status=CollectionStatus.IN_TRANSIT).first())
     if locked is None:
         return None
@@ -531,6 +597,19 @@ def collection_finish(*, manifest: Any, actor: Actor) -> CollectionRequest | Non
                  data={"manifest": manifest.number, "point": point.code, "status": locked.status,
                        "point_status": [before[0], point.status], "fill_percent": [before[1], 0]})
     return locked
+
+
+def collection_manifest_redirected(*, manifest: Any, parent: Any) -> None:
+    """A collection's refused load sent on under a new manifest (manifests' signal, inside the
+    redirect's transaction): the new manifest joins the collection's trail. No audit row here:
+    the redirect's own row (manifest.redirect) records the change."""
+    entry = CollectionManifest.objects.filter(manifest_id=parent.pk).first()
+    if entry is not None:
+        CollectionManifest.objects.create(collection_id=entry.collection_id, manifest=manifest)
+
+
+def on_collection_manifest_redirected(sender: Any, *, manifest: Any, parent: Any, **kwargs: Any) -> None:
+    collection_manifest_redirected(manifest=manifest, parent=parent)
 
 
 def on_collection_manifest_closed(sender: Any, *, manifest: Any, actor: Actor, **kwargs: Any) -> None:

@@ -163,9 +163,8 @@ class PointPages(StackingPages):
                 "can_run": policy.can_run_point(actor, obj),
                 "can_accept": bool(open_collection and open_collection.status == CollectionStatus.REQUESTED
                                    and policy.can_accept_collection(actor, open_collection)),
-                "can_cancel": bool(open_collection and open_collection.status in (
-                    CollectionStatus.REQUESTED, CollectionStatus.ACCEPTED)
-                    and policy.can_cancel_collection(actor, open_collection))}
+                "can_cancel": bool(open_collection and services.collection_is_cancellable(open_collection)
+                                   and policy.can_cancel_collection(actor, open_collection))}
 
 
 area_pages = AreaPages()

@@ -21,7 +21,7 @@ from wastetrail.complaints.models import (
 from wastetrail.core.audit.services import audit_verify
 from wastetrail.core.districts import DISTRICT_NAMES, district_at
 from wastetrail.scenario.build import build_scenario
-from wastetrail.stacking.models import PointStatus, ResidentialArea, StackingPoint
+from wastetrail.stacking.models import CollectionRequest, PointStatus, ResidentialArea, StackingPoint
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +55,14 @@ def test_every_district_has_areas_and_stacking_points_placed_inside_it(demo):
                for point in StackingPoint.objects.filter(area__in=unmanaged))
     statuses = set(StackingPoint.objects.values_list("status", flat=True))
     assert statuses == set(PointStatus.values)
+
+
+def test_collection_requests_are_dated_on_the_demos_clock_after_the_point_filled(demo):
+    collections = CollectionRequest.objects.select_related("point")
+    assert collections.exists()
+    for collection in collections:
+        # NOW is yesterday afternoon: a request stamped with the real time would lie after it.
+        assert collection.point.fill_reported_at < collection.requested_at <= NOW, collection.pk
 
 
 def test_every_district_has_a_routing_rule_to_its_bureau(demo):

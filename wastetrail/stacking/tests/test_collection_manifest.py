@@ -119,6 +119,8 @@ def test_collection_manifest_renders_in_pdf_and_api(cast, stacking, accepted, cl
     client.force_login(cast.user("property_manager"))
     body = client.get(f"/api/manifests/{manifest.pk}").json()
     assert body["source"] == "collection" and body["project_id"] is None
-    assert body["emission_approval_number"] is None and body["project_name"] == stacking.point.address
+    # project_name is a project's name only; where a collection's load comes from is `origin`.
+    assert body["emission_approval_number"] is None and body["project_name"] is None
+    assert body["origin"] == stacking.point.address
     assert client.get(f"/manifests/{manifest.pk}/").status_code == 200
     assert client.get("/manifests/").status_code == 200

@@ -318,3 +318,71 @@ def test_collection_accept_and_cancel_states(cast, stacking, carrier_approval):
         services.collection_cancel(actor=pm, collection=collection, reason="again")
     # Cancelled: a new request may go out.
     services.collection_request_create(actor=pm, point=stacking.point, carrier=cast.org("transport"))
+
+
+# --- review fixes: handover trail, codes, area district, public search -----------------------
+def test_a_handover_writes_one_history_row_per_point_moved(cast, stacking):
+    street = cast.actor("street_officer")
+    extra = services.point_create(actor=cast.actor("property_manager"),
+                                  **point_kwargs(stacking.area, name="2号堆放点", at=(113.081, 22.601)))
+    services.area_update(actor=street, area=stacking.area, property_manager=None)
+    rows = AuditEntry.objects.filter(action="stacking.point_handover").order_by("object_id")
+    assert sorted(rows.values_list("object_id", flat=True)) == sorted([str(stacking.point.pk), str(extra.pk)])
+    pm, office = cast.org("property_manager").pk, cast.org("street_office").pk
+    assert all(row.data["manager"] == [pm, office] for row in rows)
+    assert set(StackingPoint.objects.filter(area=stacking.area).values_list("manager_id", flat=True)) == {office}
+    history = selectors.point_history(actor=street, pk=stacking.point.pk)
+    assert "stacking.point_handover" in [entry.action for entry in history.audit]
+
+
+def test_a_code_taken_by_a_concurrent_creation_is_read_again(cast, stacking, monkeypatch):
+    # Simulates the race: another creation takes the next code between our read and our insert.
+    real_next_code = services._next_code
+    taken = []
+
+    def racing(district):
+        code = real_next_code(district)
+        if not taken:  # the first read: someone else inserts this code before we do
+            taken.append(code)
+            StackingPoint.objects.filter(pk=stacking.bare_point.pk).update(code=code)
+        return code
+
+    monkeypatch.setattr(services, "_next_code", racing)
+    point = services.point_create(actor=cast.actor("property_manager"),
+                                  **point_kwargs(stacking.area, name="新点", at=(113.081, 22.601)))
+    assert point.code != taken[0] and point.code.startswith("DP440703")
+    assert StackingPoint.objects.filter(code=point.code).count() == 1
+
+
+def test_the_next_code_follows_the_highest_serial_past_four_digits(cast, stacking):
+    StackingPoint.objects.filter(pk=stacking.bare_point.pk).update(code="DP4407039999")
+    StackingPoint.objects.filter(pk=stacking.point.pk).update(code="DP44070310000")
+    assert services._next_code(440703) == "DP44070310001"
+
+
+def test_a_point_stands_in_its_areas_district(cast, stacking):
+    before = (StackingPoint.objects.count(), audit_count())
+    with pytest.raises(ValidationError) as exc:
+        services.point_create(actor=cast.actor("property_manager"),
+                              **point_kwargs(stacking.area, name="越界点", at=IN_XINHUI))
+    assert "location" in exc.value.message_dict
+    with pytest.raises(ValidationError) as exc:
+        services.point_update(actor=cast.actor("property_manager"), point=stacking.point,
+                              lon=IN_XINHUI[0], lat=IN_XINHUI[1])
+    assert "location" in exc.value.message_dict
+    stacking.point.refresh_from_db()
+    assert stacking.point.district == 440703 and (StackingPoint.objects.count(), audit_count()) == before
+
+
+def test_nearest_points_in_a_district_are_chosen_before_the_limit(cast, stacking):
+    # From Pengjiang the nearest point is a Pengjiang one; asked for Xinhui with limit 1, the
+    # Xinhui point still comes back.
+    found = selectors.nearest_points(IN_PENGJIANG[0], IN_PENGJIANG[1], limit=1, district=440705)
+    assert [point.pk for point, _distance in found] == [stacking.other_point.pk]
+    assert selectors.nearest_points(IN_PENGJIANG[0], IN_PENGJIANG[1], limit=1)[0][0].district == 440703
+
+
+def test_public_search_in_a_district_returns_its_points_up_to_the_limit(cast, stacking, client):
+    body = client.get("/api/stacking/public/points", {"lon": IN_PENGJIANG[0], "lat": IN_PENGJIANG[1],
+                                                       "district": 440705, "limit": 1}).json()
+    assert [row["code"] for row in body] == [stacking.other_point.code]
