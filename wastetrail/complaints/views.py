@@ -353,7 +353,10 @@ def intake_view(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Work order %(number)s recorded. Tell the complainant the tracking "
                                             "code %(code)s.") % {"number": order.number, "code": code})
-            return redirect("complaints:detail", pk=order.pk)
+            if selectors.visible_workorders(actor).filter(pk=order.pk).exists():
+                return redirect("complaints:detail", pk=order.pk)
+            # A unit's staff record what reached them; the dispatch centre decides whose it is.
+            return redirect("complaints:queue")
         except ValidationError as exc:
             attach_errors(form, exc)
         except DomainError as exc:

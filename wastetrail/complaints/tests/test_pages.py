@@ -379,3 +379,13 @@ def test_who_may_record_orders(login, desk):
     assert [value for value, _label in form.fields["source"].choices] == ["hotline"]
     response = hotline.post(reverse("complaints:new"), {"source": "staff", "description": "x", "district": "440703"})
     assert response.status_code == 400 and not WorkOrder.objects.exists()
+
+
+def test_a_unit_recording_an_order_it_will_not_handle_lands_on_its_queue(login, desk):
+    client = login("street_officer")
+    response = client.post(reverse("complaints:new"), {
+        "source": "staff", "description": "居民来访反映堆放点满溢", "district": "440703", "anonymous": "on"},
+        follow=True)
+    order = WorkOrder.objects.get()
+    assert response.redirect_chain[-1][0] == reverse("complaints:queue") and response.status_code == 200
+    assert order.number in response.content.decode()  # the message names it
