@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from wastetrail.accounts.policy import actor_for
 from wastetrail.complaints import selectors
+from wastetrail.complaints.charts import month_chart
 from wastetrail.complaints.models import WorkOrderCategory, WorkOrderType
 from wastetrail.core.districts import DISTRICT_CHOICES
 from wastetrail.core.errors import NotFound
@@ -95,5 +96,6 @@ def stats_view(request: HttpRequest) -> HttpResponse:
     except NotFound:
         raise Http404 from None
     form.offer_units(stats.unit_choices)
-    context = {"title": _("Work-order statistics"), "stats": stats, "form": form}
+    context = {"title": _("Work-order statistics"), "stats": stats, "form": form,
+               "chart": month_chart(stats.month_totals)}
     return render(request, "complaints/stats.html", context)

@@ -117,3 +117,17 @@ def test_the_months_select_shows_the_twelve_months_the_page_shows(client, desk):
     client.force_login(desk.cast.user("reg_officer"))
     html = client.get("/workorders/stats/").content.decode()
     assert '<option value="12" selected>' in html
+
+
+def test_the_chart_draws_each_months_dispatches_and_rates(desk, history):
+    from wastetrail.complaints.charts import HEIGHT, PAD, month_chart
+
+    stats = selectors.workorder_stats(actor=desk.actor("reg_officer"), months=2, until=dt.date(2026, 12, 15))
+    chart = month_chart(stats.month_totals)
+    nov, dec = chart.bars
+    assert (nov.label, nov.value, dec.label) == ("2026-11", stats.month_totals[0].dispatched, "2026-12")
+    assert nov.height == HEIGHT - 2 * PAD  # the busiest month fills the height
+    # November: every answer on time (the line at the top); December: none (at the baseline).
+    assert chart.on_time.split() == [f"{PAD + (720 - 2 * PAD) / 4:.1f},{PAD:.1f}",
+                                     f"{PAD + (720 - 2 * PAD) * 3 / 4:.1f},{HEIGHT - PAD:.1f}"]
+    assert month_chart([]) is None
