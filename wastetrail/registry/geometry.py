@@ -18,7 +18,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
-from wastetrail.core.districts import districts
+from wastetrail.core.districts import district_at, districts
 
 MICRO = Decimal(1_000_000)
 METRES_PER_DEGREE_LAT = 111_320.0
@@ -61,6 +61,35 @@ def check_lon_lat_e6(lon_e6: int, lat_e6: int) -> None:
             )
         raise ValidationError(_("Longitude must lie within ±180° and latitude within ±90°."),
                               code="coordinate_range")
+
+
+def locate_in_jiangmen(lon: Any, lat: Any) -> dict[str, int]:
+    """``lon_e6``, ``lat_e6`` and the district containing a WGS-84 position typed in by a user, or
+    field errors: each coordinate missing or not a number, off the Earth, or outside Jiangmen (every
+    place the platform registers must lie in a district it supervises)."""
+    missing = [name for name, value in (("lon", lon), ("lat", lat)) if value in (None, "")]
+    if missing:
+        raise ValidationError({name: _("This field is required.") for name in missing})
+    errors: dict[str, Any] = {}
+    e6: dict[str, int] = {}
+    for name, value in (("lon", lon), ("lat", lat)):
+        try:
+            e6[name] = to_e6(value)
+        except ValidationError as exc:
+            errors[name] = exc.messages
+    if errors:
+        raise ValidationError(errors)
+    try:
+        check_lon_lat_e6(e6["lon"], e6["lat"])
+    except ValidationError as exc:
+        raise ValidationError({"location": exc.messages}) from None
+    district = district_at(lon=e6["lon"] / 1_000_000, lat=e6["lat"] / 1_000_000)
+    if district is None:
+        raise ValidationError({"location": _(
+            "This point (%(lon)s, %(lat)s) lies outside Jiangmen; check the coordinates "
+            "(WGS-84 longitude, latitude)."
+        ) % {"lon": lon, "lat": lat}})
+    return {"lon_e6": e6["lon"], "lat_e6": e6["lat"], "district": district}
 
 
 def area_m2(geometry: BaseGeometry) -> float:

@@ -20,13 +20,12 @@ from wastetrail.accounts.models import Membership, Organisation, OrganisationKin
 from wastetrail.accounts.policy import Actor
 from wastetrail.accounts.selectors import organisations_choosable
 from wastetrail.core.audit.services import audit_record
-from wastetrail.core.districts import district_at
 from wastetrail.core.modelwrite import snapshot, validated_create, validated_update
 from wastetrail.core.rulebook.models import WasteCategory
 from wastetrail.core.rulebook.quantities import category_from, quantities_by_category
 from wastetrail.core.validators import mask_id_number, mask_phone
 from wastetrail.registry import policy
-from wastetrail.registry.geometry import check_lon_lat_e6, parse_site_boundary, to_e6
+from wastetrail.registry.geometry import locate_in_jiangmen, parse_site_boundary
 from wastetrail.registry.models import (
     Driver,
     PlateColour,
@@ -70,31 +69,6 @@ def _clean_text(value: Any) -> Any:
 
 
 # --- locations ------------------------------------------------------------------------------
-def _locate(lon: Any, lat: Any) -> dict[str, int]:
-    """Micro-degrees and the district, or a field error. Outside Jiangmen is refused."""
-    _require_present(lon=lon, lat=lat)
-    errors: dict[str, Any] = {}
-    e6: dict[str, int] = {}
-    for name, value in (("lon", lon), ("lat", lat)):
-        try:
-            e6[name] = to_e6(value)
-        except ValidationError as exc:
-            errors[name] = exc
-    if errors:
-        raise ValidationError(errors)
-    try:
-        check_lon_lat_e6(e6["lon"], e6["lat"])
-    except ValidationError as exc:
-        raise ValidationError({"location": exc}) from None
-    district = district_at(lon=e6["lon"] / 1_000_000, lat=e6["lat"] / 1_000_000)
-    if district is None:
-        raise ValidationError({"location": _(
-            "This point (%(lon)s, %(lat)s) lies outside Jiangmen; check the coordinates "
-            "(WGS-84 longitude, latitude)."
-        ) % {"lon": lon, "lat": lat}})
-    return {"lon_e6": e6["lon"], "lat_e6": e6["lat"], "district": district}
-
-
 # --- projects -------------------------------------------------------------------------------
 PROJECT_FIELDS = [
     "name", "code", "project_type", "status", "construction_unit", "owner", "address",
@@ -145,7 +119,7 @@ def project_create(
     _require_present(construction_unit=construction_unit)
     actor.require(policy.can_act_for_construction_unit(actor, construction_unit.pk))
     _require_choosable(actor, "owner", owner, OrganisationKind.DEVELOPER)
-    location = _locate(lon, lat)
+    location = locate_in_jiangmen(lon, lat)
     rows = estimates_in_both_units(estimates)
     with transaction.atomic():
         project = validated_create(
@@ -182,7 +156,7 @@ def project_update(*, actor: Actor, project: Project, **changes: Any) -> Project
     with transaction.atomic():
         project = Project.objects.select_for_update().get(pk=project.pk)
         if lon is not None or lat is not None:
-            changes |= _locate(lon if lon is not None else project.lon_decimal,
+            changes |= locate_in_jiangmen(lon if lon is not None else project.lon_decimal,
                                lat if lat is not None else project.lat_decimal)
         diff = validated_update(project, changes)
         if estimates is not None:

@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from wastetrail.accounts.models import Organisation, OrganisationKind
 from wastetrail.accounts.policy import Actor
 from wastetrail.core.audit.services import audit_record
-from wastetrail.core.districts import district_at, district_name
+from wastetrail.core.districts import district_name
 from wastetrail.core.errors import DomainError
 from wastetrail.core.modelwrite import snapshot, validated_create, validated_update
 from wastetrail.core.rulebook.models import WasteCategory
@@ -35,7 +35,7 @@ from wastetrail.manifests.models import ManifestStatus
 from wastetrail.manifests.services import manifest_issue_collection
 from wastetrail.permits.models import ApprovalKind
 from wastetrail.permits.selectors import valid_approval_ids
-from wastetrail.registry.geometry import check_lon_lat_e6, decimal_from_e6, to_e6
+from wastetrail.registry.geometry import decimal_from_e6, locate_in_jiangmen
 from wastetrail.registry.models import Driver, ReceivingSite, Vehicle
 from wastetrail.stacking import policy
 from wastetrail.stacking.models import (
@@ -80,30 +80,6 @@ def _require(**values: Any) -> None:
 
 def _text(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
-
-
-def locate(lon: Any, lat: Any) -> dict[str, int]:
-    """Micro-degrees and the district containing them; outside Jiangmen is a field error."""
-    _require(lon=lon, lat=lat)
-    errors: dict[str, Any] = {}
-    e6: dict[str, int] = {}
-    for name, value in (("lon", lon), ("lat", lat)):
-        try:
-            e6[name] = to_e6(value)
-        except ValidationError as exc:
-            errors[name] = exc.messages
-    if errors:
-        raise ValidationError(errors)
-    try:
-        check_lon_lat_e6(e6["lon"], e6["lat"])
-    except ValidationError as exc:
-        raise ValidationError({"location": exc.messages}) from None
-    district = district_at(lon=e6["lon"] / 1_000_000, lat=e6["lat"] / 1_000_000)
-    if district is None:
-        raise ValidationError({"location": _(
-            "This point (%(lon)s, %(lat)s) lies outside Jiangmen; check the coordinates "
-            "(WGS-84 longitude, latitude).") % {"lon": lon, "lat": lat}})
-    return {"lon_e6": e6["lon"], "lat_e6": e6["lat"], "district": district}
 
 
 def clean_open_days(value: Any) -> str:
@@ -154,7 +130,7 @@ def area_create(
     actor.require(policy.can_register_areas(actor))
     _require(street_office=street_office, name=_text(name))
     _check_area_parties(street_office, property_manager)
-    location = locate(lon, lat)
+    location = locate_in_jiangmen(lon, lat)
     actor.require(policy.can_register_area(actor, street_office_id=street_office.pk,
                                            street_office_district=street_office.district,
                                            district=location["district"]))
@@ -179,7 +155,7 @@ def area_update(*, actor: Actor, area: ResidentialArea, **changes: Any) -> Resid
             changes[key] = _text(changes[key]) or ""
     _check_area_parties(None, changes.get("property_manager"))
     if lon is not None or lat is not None:
-        changes |= locate(lon if lon is not None else decimal_from_e6(area.lon_e6),
+        changes |= locate_in_jiangmen(lon if lon is not None else decimal_from_e6(area.lon_e6),
                           lat if lat is not None else decimal_from_e6(area.lat_e6))
         actor.require(policy.can_register_area(actor, street_office_id=area.street_office_id,
                                                street_office_district=area.street_office.district,
@@ -251,7 +227,7 @@ def point_create(
     actor.require(policy.can_create_point_in(actor, area))
     _require(name=_text(name), address=_text(address), opens_at=opens_at, closes_at=closes_at)
     days = clean_open_days(open_days)
-    location = locate(lon, lat)
+    location = locate_in_jiangmen(lon, lat)
     _check_in_area_district(area, location)
     fields = {"name": _text(name), "area": area, "manager_id": area.responsible_id,
               "container_type": container_type, "capacity_m3": capacity_m3, "opens_at": opens_at,
@@ -297,7 +273,7 @@ def point_update(*, actor: Actor, point: StackingPoint, **changes: Any) -> Stack
     if "open_days" in changes:
         changes["open_days"] = clean_open_days(changes["open_days"])
     if lon is not None or lat is not None:
-        changes |= locate(lon if lon is not None else decimal_from_e6(point.lon_e6),
+        changes |= locate_in_jiangmen(lon if lon is not None else decimal_from_e6(point.lon_e6),
                           lat if lat is not None else decimal_from_e6(point.lat_e6))
         _check_in_area_district(point.area, changes)
     with transaction.atomic():
