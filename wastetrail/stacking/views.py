@@ -202,37 +202,37 @@ def _step_page(request: HttpRequest, *, title: str, form: forms.Form, back: str,
                                                        "subject": subject}, status=status)
 
 
-def status_view(request: HttpRequest, pk: int) -> HttpResponse:
+def _point_step(request: HttpRequest, pk: int, *, title: str, form: Callable[[StackingPoint], forms.Form],
+                call: Callable[[Actor, StackingPoint, dict], object]) -> HttpResponse:
+    """A step on a point that only the organisation running it may take."""
     actor = actor_for(request.user)
     point = _point_or_404(actor, pk)
     if not policy.can_run_point(actor, point):
         raise PermissionDenied
-    return _step_page(request, title=_("Change the status"), subject=point,
-                      form=StatusForm(request.POST or None, initial={"status": point.status}),
+    return _step_page(request, title=title, subject=point, form=form(point),
                       back=reverse("stacking-points-detail", args=[pk]),
-                      call=lambda data: services.point_set_status(actor=actor, point=point, **data))
+                      call=lambda data: call(actor, point, data))
+
+
+def status_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _point_step(
+        request, pk, title=_("Change the status"),
+        form=lambda point: StatusForm(request.POST or None, initial={"status": point.status}),
+        call=lambda actor, point, data: services.point_set_status(actor=actor, point=point, **data))
 
 
 def fill_report_view(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = actor_for(request.user)
-    point = _point_or_404(actor, pk)
-    if not policy.can_run_point(actor, point):
-        raise PermissionDenied
-    return _step_page(request, title=_("Report the fill level"), subject=point,
-                      form=FillReportForm(request.POST or None, initial={"fill_percent": point.fill_percent}),
-                      back=reverse("stacking-points-detail", args=[pk]),
-                      call=lambda data: services.fill_report_create(actor=actor, point=point, **data))
+    return _point_step(
+        request, pk, title=_("Report the fill level"),
+        form=lambda point: FillReportForm(request.POST or None, initial={"fill_percent": point.fill_percent}),
+        call=lambda actor, point, data: services.fill_report_create(actor=actor, point=point, **data))
 
 
 def collection_request_view(request: HttpRequest, pk: int) -> HttpResponse:
-    actor = actor_for(request.user)
-    point = _point_or_404(actor, pk)
-    if not policy.can_run_point(actor, point):
-        raise PermissionDenied
-    return _step_page(request, title=_("Request a collection"), subject=point,
-                      form=CollectionRequestForm(request.POST or None),
-                      back=reverse("stacking-points-detail", args=[pk]),
-                      call=lambda data: services.collection_request_create(actor=actor, point=point, **data))
+    return _point_step(
+        request, pk, title=_("Request a collection"),
+        form=lambda point: CollectionRequestForm(request.POST or None),
+        call=lambda actor, point, data: services.collection_request_create(actor=actor, point=point, **data))
 
 
 def collection_cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
