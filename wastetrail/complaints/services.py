@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -72,6 +73,17 @@ def _today(now: dt.datetime) -> dt.date:
 
 def _lock(order: WorkOrder) -> WorkOrder:
     return WorkOrder.objects.select_for_update().get(pk=order.pk)
+
+
+@contextmanager
+def _taking(step: str, order: WorkOrder, actor: Actor, may: Callable[[Actor, WorkOrder], bool]) -> Iterator[WorkOrder]:
+    """The transaction of one step: the order's row locked, then the actor's permission and the
+    state checked on the locked row (an object the caller loaded earlier may be stale)."""
+    with transaction.atomic():
+        locked = _lock(order)
+        actor.require(may(actor, locked))
+        _check_step(locked, step)
+        yield locked
 
 
 def _check_step(order: WorkOrder, step: str) -> None:
@@ -349,10 +361,7 @@ def workorder_classify(*, actor: Actor, order: WorkOrder, order_type: Any, categ
     if category is None:
         raise ValidationError({"category": _("Choose a category.")})
     order_type, category = _classification(order_type, category)
-    with transaction.atomic():
-        order = _lock(order)
-        actor.require(policy.can_dispatch(actor, order))
-        _check_step(order, "classify")
+    with _taking("classify", order, actor, policy.can_dispatch) as order:
         order.order_type, order.category = order_type, category
         if isinstance(title, str) and title.strip():
             order.title = title.strip()[:120]
@@ -394,10 +403,7 @@ def workorder_dispatch(*, actor: Actor, order: WorkOrder, unit: Organisation | N
     working days for the type after today; the unit may return it until the return window ends."""
     now = now or timezone.now()
     today = _today(now)
-    with transaction.atomic():
-        order = _lock(order)
-        actor.require(policy.can_dispatch(actor, order))
-        _check_step(order, "dispatch")
+    with _taking("dispatch", order, actor, policy.can_dispatch) as order:
         unit = _unit(unit, order)
         calendar = rulebook_calendar()
         due = calendar.add_working_days(today, deadline_working_days(deadline_code(order.order_type)))
@@ -421,10 +427,7 @@ def workorder_dispatch(*, actor: Actor, order: WorkOrder, unit: Organisation | N
 # --- the responsible unit ---------------------------------------------------------------------
 def workorder_accept(*, actor: Actor, order: WorkOrder, now: dt.datetime | None = None) -> WorkOrder:
     now = now or timezone.now()
-    with transaction.atomic():
-        order = _lock(order)
-        actor.require(policy.can_handle(actor, order))
-        _check_step(order, "accept")
+    with _taking("accept", order, actor, policy.can_handle) as order:
         order.status, order.accepted_at = WorkOrderStatus.ACCEPTED, now
         order.save(update_fields=["status", "accepted_at", "updated_at"])
         _event(order, EventKind.ACCEPTED, actor, now, organisation_id=order.unit_id)
@@ -436,10 +439,7 @@ def workorder_return(*, actor: Actor, order: WorkOrder, reason: Any, now: dt.dat
     """Not the unit's duty: back to the dispatch centre, with the reason, within the window."""
     now = now or timezone.now()
     reason = _required_text(reason, "reason", _("Say why this is not your unit's duty, and whose it is."))
-    with transaction.atomic():
-        order = _lock(order)
-        actor.require(policy.can_handle(actor, order))
-        _check_step(order, "return")
+    with _taking("return", order, actor, policy.can_handle) as order:
         if order.return_due is not None and _today(now) > order.return_due:
             raise DomainError(_("The time to return this order ended on %(date)s: handle it, or ask the dispatch "
                                 "centre.") % {"date": order.return_due.isoformat()}, code="return_window_passed")
@@ -465,10 +465,7 @@ def workorder_request_extension(*, actor: Actor, order: WorkOrder, working_days:
         days = 0
     if not 1 <= days <= limit:
         raise ValidationError({"working_days": _("Ask for 1 to %(limit)d working days.") % {"limit": limit}})
-    with transaction.atomic():
-        order = _lock(order)
-        actor.require(policy.can_handle(actor, order))
-        _check_step(order, "request_extension")
+    with _taking("request_extension", order, actor, policy.can_handle) as order:
         if order.extensions.filter(status=ExtensionStatus.PENDING).exists():
             raise DomainError(_("An extension request for this order is already waiting for a decision."),
                               code="extension_pending")
@@ -530,10 +527,7 @@ def workorder_handle(*, actor: Actor, order: WorkOrder, note: Any, photos: Itera
     now = now or timezone.now()
     note = _required_text(note, "note", _("Record what was done."))
     checked = check_photos(photos, limit=PHOTO_LIMIT)
-    with transaction.atomic():
-        order = _lock(order)
-        actor.require(policy.can_handle(actor, order))
-        _check_step(order, "handle")
+    with _taking("handle", order, actor, policy.can_handle) as order:
         order.status, order.handled_at, order.handling_note = WorkOrderStatus.HANDLED, now, note
         order.save(update_fields=["status", "handled_at", "handling_note", "updated_at"])
         _store_photos(order, checked, by_complainant=False)
@@ -548,10 +542,7 @@ def workorder_answer(*, actor: Actor, order: WorkOrder, answer: Any, now: dt.dat
     many working days it took since receipt are fixed now, for the statistics."""
     now = now or timezone.now()
     answer = _required_text(answer, "answer", _("Write the answer to the complainant."))
-    with transaction.atomic():
-        order = _lock(order)
-        actor.require(policy.can_handle(actor, order))
-        _check_step(order, "answer")
+    with _taking("answer", order, actor, policy.can_handle) as order:
         today = _today(now)
         # The unit's handling time: from this round's dispatch (a reopened order starts a new round).
         days = rulebook_calendar().working_days_between(_today(order.dispatched_at), today)
@@ -629,10 +620,7 @@ def workorder_close(*, actor: Actor, order: WorkOrder, note: Any = "", now: dt.d
     """The dispatch centre closes an answered order that got no rating (follow-up unanswered)."""
     now = now or timezone.now()
     note = _required_text(note, "note", _("Record the follow-up: who was called, and what they said."))
-    with transaction.atomic():
-        order = _lock(order)
-        actor.require(policy.can_dispatch(actor, order))
-        _check_step(order, "close")
+    with _taking("close", order, actor, policy.can_dispatch) as order:
         order.status, order.closed_at = WorkOrderStatus.CLOSED, now
         order.save(update_fields=["status", "closed_at", "updated_at"])
         _event(order, EventKind.CLOSED, actor, now, note=note)
@@ -643,10 +631,7 @@ def workorder_close(*, actor: Actor, order: WorkOrder, note: Any = "", now: dt.d
 def workorder_reopen(*, actor: Actor, order: WorkOrder, reason: Any, now: dt.datetime | None = None) -> WorkOrder:
     now = now or timezone.now()
     reason = _required_text(reason, "reason", _("Say why the order is reopened."))
-    with transaction.atomic():
-        order = _lock(order)
-        actor.require(policy.can_dispatch(actor, order))
-        _check_step(order, "reopen")
+    with _taking("reopen", order, actor, policy.can_dispatch) as order:
         _reopen(order, actor, now, reason)
         _audit(actor, "reopen", order, {"reason": reason, "due_date": order.due_date})
     return order
