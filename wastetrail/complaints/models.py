@@ -27,8 +27,8 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from wastetrail.accounts.models import Organisation
-from wastetrail.core.districts import DISTRICT_CHOICES, district_name
-from wastetrail.registry.geometry import from_e6
+from wastetrail.core.districts import DISTRICT_CHOICES
+from wastetrail.registry.geometry import PositionShown
 from wastetrail.registry.models import Project, ReceivingSite, Vehicle
 from wastetrail.stacking.models import StackingPoint
 
@@ -165,7 +165,7 @@ class WorkOrderNumberCounter(models.Model):
     last = models.PositiveIntegerField(default=0)
 
 
-class WorkOrder(models.Model):
+class WorkOrder(PositionShown, models.Model):
     number = models.CharField(_("tracking number"), max_length=24, unique=True)
     tracking_code_hash = models.CharField(max_length=64)
     source = models.CharField(_("source"), max_length=8, choices=WorkOrderSource.choices)
@@ -263,18 +263,6 @@ class WorkOrder(models.Model):
 
     def __str__(self) -> str:
         return self.number
-
-    @property
-    def lon(self) -> float | None:
-        return from_e6(self.lon_e6)
-
-    @property
-    def lat(self) -> float | None:
-        return from_e6(self.lat_e6)
-
-    @property
-    def district_name(self) -> str:
-        return district_name(self.district)
 
     @property
     def is_overdue(self) -> bool:

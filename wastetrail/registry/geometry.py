@@ -18,7 +18,7 @@ from shapely.geometry import MultiPolygon, Point, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.geometry.polygon import orient
 
-from wastetrail.core.districts import district_at, districts
+from wastetrail.core.districts import district_at, district_name, districts
 
 MICRO = Decimal(1_000_000)
 METRES_PER_DEGREE_LAT = 111_320.0
@@ -61,6 +61,23 @@ def check_lon_lat_e6(lon_e6: int, lat_e6: int) -> None:
             )
         raise ValidationError(_("Longitude must lie within ±180° and latitude within ±90°."),
                               code="coordinate_range")
+
+
+class PositionShown:
+    """For models with ``lon_e6``, ``lat_e6`` and ``district``: the degrees and the district's
+    name that pages and APIs show (a plain mixin: no fields, no migrations)."""
+
+    @property
+    def lon(self) -> float | None:
+        return from_e6(self.lon_e6)
+
+    @property
+    def lat(self) -> float | None:
+        return from_e6(self.lat_e6)
+
+    @property
+    def district_name(self) -> str:
+        return district_name(self.district)
 
 
 def locate_in_jiangmen(lon: Any, lat: Any) -> dict[str, int]:

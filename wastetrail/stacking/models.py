@@ -21,8 +21,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from wastetrail.accounts.models import Organisation
-from wastetrail.core.districts import DISTRICT_CHOICES, district_name
-from wastetrail.registry.geometry import from_e6
+from wastetrail.core.districts import DISTRICT_CHOICES
+from wastetrail.registry.geometry import PositionShown
 
 # Only bagged or boxed decoration waste goes in (Art. 15); the rulebook category it is carried as.
 DECORATION_CATEGORY_CODE = "decoration_waste"
@@ -31,7 +31,7 @@ _VALID_POSITION = Q(lon_e6__gte=-180_000_000, lon_e6__lte=180_000_000,
                     lat_e6__gte=-90_000_000, lat_e6__lte=90_000_000)
 
 
-class Located(models.Model):
+class Located(PositionShown, models.Model):
     """WGS-84 micro-degrees, and the district derived from them by the services."""
 
     lon_e6 = models.IntegerField(_("longitude (micro-degrees)"))
@@ -41,18 +41,6 @@ class Located(models.Model):
 
     class Meta:
         abstract = True
-
-    @property
-    def lon(self) -> float | None:
-        return from_e6(self.lon_e6)
-
-    @property
-    def lat(self) -> float | None:
-        return from_e6(self.lat_e6)
-
-    @property
-    def district_name(self) -> str:
-        return district_name(self.district)
 
 
 class ResidentialArea(Located):

@@ -1,7 +1,7 @@
 """The work-order examples in docs/examples/workorder-*.md run as tests, like the manifest ones.
 
-The format is the one docs/examples/README.md describes (the manifests' runner supplies the
-matcher); requests here may also send a form (``Content-Type: multipart/form-data``, the JSON
+The format is the one docs/examples/README.md describes (the manifests' runner parses the files
+and supplies the matcher); requests here may also send a form (``Content-Type: multipart/form-data``, the JSON
 object's fields as the form's) or a file as the body (any other ``Content-Type``, the text as
 is). SMS texts sent along the way are read for the tracking code the complainant receives:
 ``{sms_code}``.
@@ -18,47 +18,11 @@ import pytest
 
 from wastetrail.accounts import services as account_services
 from wastetrail.core import sms
-from wastetrail.manifests.tests.test_worked_examples import FENCE, HEADING, Step, _split, fill, match
+from wastetrail.manifests.tests.test_worked_examples import fill, match, parse
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "docs" / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("workorder-*.md"))
 SMS_CODE = re.compile(r"code (\d{6})")
-
-
-def _content_type(headers: list[str]) -> str:
-    for header in headers:
-        name, _, value = header.partition(": ")
-        if name.lower() == "content-type":
-            return value.strip()
-    return "application/json"
-
-
-def parse(text: str) -> list[Step]:
-    steps: list[Step] = []
-    request: tuple[int, str] | None = None
-    for found in FENCE.finditer(text):
-        line = text.count("\n", 0, found.start()) + 1
-        first, headers, body = _split(found.group(1))
-        if not first.startswith("HTTP/"):
-            assert request is None, f"line {line}: a request follows a request without a response"
-            request = (line, found.group(1))
-            continue
-        assert request is not None, f"line {line}: a response without a request"
-        req_line, req_block = request
-        req_first, req_headers, req_body = _split(req_block)
-        method, path = req_first.split(" ", 1)
-        titles = [m.group(1) for m in HEADING.finditer(text, 0, found.start())]
-        kind = _content_type(req_headers)
-        is_json = kind == "application/json" or kind.startswith("multipart/")
-        steps.append(Step(
-            title=titles[-1] if titles else "", line=req_line, method=method, path=path.strip(),
-            headers=dict(h.split(": ", 1) for h in req_headers),
-            body=(json.loads(req_body) if is_json else req_body + "\n") if req_body else None,
-            status=int(first.split()[1]), expected=json.loads(body) if body else None,
-        ))
-        request = None
-    assert request is None, f"line {request[0]}: a request without a response"
-    return steps
 
 
 def run(path: Path, client, names: dict[str, Any], on_commit) -> None:

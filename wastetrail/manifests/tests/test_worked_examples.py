@@ -49,6 +49,22 @@ def _split(block: str) -> tuple[str, list[str], str]:
     return first.strip(), [h for h in headers if h.strip()], body.strip()
 
 
+def _content_type(headers: list[str]) -> str:
+    for header in headers:
+        name, _, value = header.partition(": ")
+        if name.lower() == "content-type":
+            return value.strip()
+    return "application/json"
+
+
+def _request_body(headers: list[str], body: str) -> Any:
+    """JSON (also the fields of a multipart form), else the text as is (a file sent as the body)."""
+    if not body:
+        return None
+    kind = _content_type(headers)
+    return json.loads(body) if kind == "application/json" or kind.startswith("multipart/") else body + "\n"
+
+
 def parse(text: str) -> list[Step]:
     """Pair each request block with the response block that follows it."""
     steps: list[Step] = []
@@ -67,7 +83,7 @@ def parse(text: str) -> list[Step]:
         titles = [m.group(1) for m in HEADING.finditer(text, 0, match.start())]
         steps.append(Step(
             title=titles[-1] if titles else "", line=req_line, method=method, path=path.strip(),
-            headers=dict(h.split(": ", 1) for h in req_headers), body=json.loads(req_body) if req_body else None,
+            headers=dict(h.split(": ", 1) for h in req_headers), body=_request_body(req_headers, req_body),
             status=int(first.split()[1]), expected=json.loads(body) if body else None,
         ))
         request = None
