@@ -7,6 +7,7 @@
 //   map.js + map.css      Leaflet, its stylesheet and our map code (registry/map.html)
 //   live.js + live.css    the live map of trucks and a vehicle's track (telemetry/live.html, track.html)
 //   workorders.js + .css  a work order's place, the intake position picker, the open-orders map (complaints)
+//   stacking.js + .css  the staff map of stacking points (stacking/map.html)
 //   public.js + public.css  the public pages' map and place picker (complaints/templates/public/)
 //   assets/*              images the stylesheets and scripts refer to, named by content hash
 //
@@ -32,6 +33,7 @@ const result = await esbuild.build({
     live: "frontend/src/live.js",
     public: "frontend/src/public.js",
     workorders: "frontend/src/workorders.js",
+    stacking: "frontend/src/stacking.js",
   },
   outdir,
   bundle: true,

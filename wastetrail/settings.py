@@ -107,6 +107,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "wastetrail.core.context_processors.platform",
+                "wastetrail.accounts.context_processors.navigation",
             ],
         },
     },

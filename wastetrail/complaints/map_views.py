@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
@@ -26,7 +25,7 @@ from wastetrail.accounts.policy import Actor, actor_for
 from wastetrail.complaints import policy, selectors
 from wastetrail.complaints.forms import MapFilterForm
 from wastetrail.complaints.models import OPEN_STATUSES, WorkOrderStatus, WorkOrderType
-from wastetrail.registry.map_views import JIANGMEN_CENTRE_LAT_LON, JIANGMEN_ZOOM
+from wastetrail.registry.map_views import base_map_config
 
 MAP_LIMIT = 2000
 OVERDUE_COLOUR, WARNED_COLOUR = "#e03131", "#f59f00"
@@ -39,19 +38,6 @@ STATUS_COLOURS = {
     WorkOrderStatus.HANDLED: "#5c940d",
     WorkOrderStatus.ANSWERED: "#868e96",
 }
-
-
-def base_map_config() -> dict[str, Any]:
-    """What every work-order map shares with /live/: the offline districts and optional tiles."""
-    return {
-        "districtsUrl": reverse("map-layer", args=["districts"]),
-        "tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION},
-        "center": list(JIANGMEN_CENTRE_LAT_LON),
-        "zoom": JIANGMEN_ZOOM,
-        "showEnglishNames": (get_language() or "").startswith("en"),
-        "boundaryAttribution": _("Boundaries: DataV"),
-        "text": {"offline": _("Offline base map (no tile server configured)")},
-    }
 
 
 def legend() -> list[dict[str, str]]:

@@ -38,7 +38,6 @@ from wastetrail.complaints.forms import (
     ReopenForm,
     ReturnForm,
 )
-from wastetrail.complaints.map_views import base_map_config
 from wastetrail.complaints.models import (
     UNIT_STATUSES,
     ExtensionRequest,
@@ -51,6 +50,7 @@ from wastetrail.complaints.routing import route_unit
 from wastetrail.core.crud import attach_errors
 from wastetrail.core.errors import DomainError, NotFound
 from wastetrail.core.rulebook.calendar import rulebook_calendar
+from wastetrail.registry.map_views import base_map_config
 
 
 def url_or_empty(name: str, *args: Any) -> str:

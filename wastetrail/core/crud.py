@@ -95,6 +95,10 @@ class ResourcePages(ABC):
     def detail_context(self, actor: Actor, obj: models.Model) -> dict:
         return {}
 
+    def heading_links(self, request: HttpRequest) -> list[tuple[str, str]]:
+        """(label, address) pairs beside the list's heading, e.g. the same list on a map."""
+        return []
+
     # --- views ------------------------------------------------------------------------------
     def _base(self, request: HttpRequest, actor: Actor) -> dict:
         return {"pages": self, "actor": actor, "title": self.title,
@@ -121,6 +125,7 @@ class ResourcePages(ABC):
         context = self._base(request, actor) | {
             "page": page, "rows": rows, "columns": self.columns, "filter_form": filter_form,
             "query": request.GET.copy().urlencode() if request.GET else "",
+            "heading_links": self.heading_links(request),
         }
         return render(request, "crud/list.html", context)
 

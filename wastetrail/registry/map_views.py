@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -138,6 +139,20 @@ def map_config() -> dict:
             "operator": _("Operator"),
             "openingHours": _("Opening hours"),
         },
+    }
+
+
+def base_map_config() -> dict[str, Any]:
+    """What the marker maps (work orders, stacking points) share with /live/: the offline districts
+    and the optional tiles."""
+    return {
+        "districtsUrl": reverse("map-layer", args=["districts"]),
+        "tiles": {"url": settings.MAP_TILE_URL, "attribution": settings.MAP_TILE_ATTRIBUTION},
+        "center": list(JIANGMEN_CENTRE_LAT_LON),
+        "zoom": JIANGMEN_ZOOM,
+        "showEnglishNames": (get_language() or "").startswith("en"),
+        "boundaryAttribution": _("Boundaries: DataV"),
+        "text": {"offline": _("Offline base map (no tile server configured)")},
     }
 
 

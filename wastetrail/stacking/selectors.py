@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from wastetrail.accounts.policy import Actor
@@ -91,6 +91,16 @@ def point_list(
     if search:
         qs = qs.filter(Q(name__icontains=search) | Q(code__icontains=search) | Q(address__icontains=search))
     return qs.select_related("area", "manager")
+
+
+def points_on_map(*, actor: Actor, limit: int, **filters: Any) -> tuple[list[StackingPoint], bool]:
+    """The points the actor sees (point_list's filters), fullest first, each with
+    ``collection_open`` (a truck has been asked for); at most `limit`, and whether there were more.
+    One query however many points there are."""
+    open_collection = CollectionRequest.objects.filter(point=OuterRef("pk"), status__in=OPEN_COLLECTION_STATUSES)
+    rows = list(point_list(actor=actor, **filters).annotate(collection_open=Exists(open_collection))
+                .order_by("-fill_percent", "name", "pk")[:limit + 1])
+    return rows[:limit], len(rows) > limit
 
 
 def point_get(*, actor: Actor, pk: Any) -> StackingPoint:

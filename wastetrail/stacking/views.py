@@ -144,6 +144,11 @@ class PointPages(StackingPages):
     def get(self, actor: Actor, pk: int) -> StackingPoint:
         return selectors.point_get(actor=actor, pk=pk)
 
+    def heading_links(self, request: HttpRequest) -> list[tuple[str, str]]:
+        query = request.GET.copy()
+        query.pop("page", None)
+        return [(_("On the map"), reverse("stacking-map") + (f"?{query.urlencode()}" if query else ""))]
+
     def create(self, actor: Actor, data: dict) -> StackingPoint:
         return services.point_create(actor=actor, **data)
 

@@ -71,3 +71,54 @@ def test_work_order_configuration_links_only_for_those_who_may_use_them(client, 
     urls = {link.url for _, _, links in sections for link in links}
     assert {reverse(name) for name in shown} <= urls
     assert not {reverse(name) for name in hidden} & urls
+
+
+# --- the top bar ------------------------------------------------------------------------------
+def nav_of(client, user, path="home") -> dict[str, bool]:
+    """The top bar a page shows the user: address -> whether it is marked as the current page."""
+    client.force_login(user)
+    response = client.get(reverse(path))
+    assert response.status_code == 200
+    return {link.url: link.current for link in response.context["nav_links"]}
+
+
+@pytest.mark.parametrize(("username", "shown", "hidden"), [
+    ("reg_officer", {"map", "live-map", "approvals-queue", "manifests-list", "stacking-points-list",
+                     "complaints:queue", "reconciliation"}, {"manifests-driver"}),
+    ("driver", {"manifests-driver", "vehicles-list", "map"},
+     {"reconciliation", "organisations-list", "complaints:queue", "approvals-queue"}),
+    ("property_manager", {"stacking-points-list", "stacking-collections", "complaints:queue"},
+     {"approvals-queue", "live-map", "reconciliation"}),
+    ("site_operator", {"manifests-find", "manifests-list", "sites-list"}, {"stacking-points-list", "projects-list"}),
+    ("hotline_client", {"complaints:queue"}, {"manifests-list", "map"}),
+])
+def test_the_top_bar_offers_each_role_its_own_pages(client, cast, username, shown, hidden):
+    nav = nav_of(client, cast.user(username))
+    assert {reverse(name) for name in shown} <= nav.keys()
+    assert not {reverse(name) for name in hidden} & nav.keys()
+
+
+def test_every_top_bar_link_is_one_the_home_page_offers(client, cast):
+    for username in CAST_USERS:
+        nav = nav_of(client, cast.user(username))
+        sections = client.get(reverse("home")).context["sections"]
+        assert nav.keys() <= {link.url for _, _, links in sections for link in links}, username
+
+
+def test_the_page_being_shown_is_marked_current_by_its_longest_address(client, cast):
+    nav = nav_of(client, cast.user("site_operator"), "manifests-find")
+    # /manifests/find/ lies under /manifests/ too: only the more precise link is current.
+    assert [url for url, current in nav.items() if current] == [reverse("manifests-find")]
+    assert nav_of(client, cast.user("site_operator"), "home") == dict.fromkeys(nav, False)
+
+
+def test_the_top_bar_is_rendered_in_the_page_language(client, cast):
+    client.force_login(cast.user("property_manager"))
+    page = client.get(reverse("home"), HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    bar = page[page.index('<nav class="mainnav">'):page.index("</nav>")]
+    assert f'href="{reverse("stacking-points-list")}"' in bar and "堆放点" in bar
+
+
+def test_nobody_logged_in_gets_an_empty_top_bar(client):
+    response = client.get(reverse("accounts:login"))
+    assert response.context["nav_links"] == []
