@@ -14,21 +14,9 @@
 import L from "leaflet";
 import "leaflet/dist/leaflet.css";
 import "./live.css";
-import { cityMap, element, fetchJson, messageControl } from "./mapkit.js";
+import { baseMap, element, fetchJson, fieldList, messageControl } from "./mapkit.js";
 
-const LAND = "#e6e2d3";
 const MICRO = 1e6;
-
-// Popups are DOM nodes filled with textContent: plates and company names are typed by people.
-function fieldList(rows) {
-  const list = element("dl", { className: "map-popup-fields" });
-  for (const [label, value, node] of rows) {
-    if ((value === undefined || value === null || value === "") && !node) continue;
-    list.appendChild(element("dt", { text: label }));
-    list.appendChild(node ? element("dd", {}, [node]) : element("dd", { text: value }));
-  }
-  return list;
-}
 
 function timeFormatter(config) {
   const format = new Intl.DateTimeFormat(config.language, {
@@ -36,25 +24,6 @@ function timeFormatter(config) {
     hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
   });
   return (seconds) => (seconds === null || seconds === undefined ? "" : format.format(new Date(seconds * 1000)));
-}
-
-// The base map: optional tiles, then the districts (the land when offline) with their names.
-async function baseMap(container, config) {
-  const { tiles } = config;
-  const { map } = cityMap(container, config);
-  const collection = await fetchJson(config.districtsUrl);
-  const districts = L.geoJSON(collection, {
-    interactive: false,
-    style: { className: "district", color: "#7b8794", weight: 1, fillColor: LAND, fillOpacity: tiles.url ? 0.15 : 0.9 },
-  }).addTo(map);
-  for (const feature of collection.features) {
-    const { name, name_en: nameEn, label_point: labelPoint } = feature.properties;
-    if (!labelPoint) continue;
-    const label = element("span", { text: config.showEnglishNames && nameEn ? nameEn : name });
-    L.tooltip({ permanent: true, direction: "center", className: "district-label", interactive: false })
-      .setLatLng([labelPoint[1], labelPoint[0]]).setContent(label).addTo(map);
-  }
-  return { map, bounds: districts.getBounds() };
 }
 
 function legendControl(title, entries, note) {

@@ -18,7 +18,7 @@ import markerIcon from "leaflet/dist/images/marker-icon.png";
 import markerIcon2x from "leaflet/dist/images/marker-icon-2x.png";
 import markerShadow from "leaflet/dist/images/marker-shadow.png";
 import "./map.css";
-import { cityMap, element, fetchJson, messageControl } from "./mapkit.js";
+import { cityMap, element, fetchJson, fieldList, messageControl } from "./mapkit.js";
 
 // Bundled image URLs are relative to this script (the build directory), wherever STATIC_URL
 // puts it; Leaflet's own guess from the stylesheet does not survive content-hashed names.
@@ -51,13 +51,7 @@ function popupContent(title, url, rows, linkText) {
   const heading = url
     ? element("a", { className: "map-popup-title", text: title, attributes: { href: url } })
     : element("strong", { className: "map-popup-title", text: title });
-  const list = element("dl", { className: "map-popup-fields" });
-  for (const [label, value] of rows) {
-    if (value === undefined || value === null || value === "") continue;
-    list.appendChild(element("dt", { text: label }));
-    list.appendChild(element("dd", { text: value }));
-  }
-  const children = [heading, list];
+  const children = [heading, fieldList(rows)];
   if (url) children.push(element("a", { className: "map-popup-link", text: linkText, attributes: { href: url } }));
   return element("div", { className: "map-popup" }, children);
 }

@@ -1,5 +1,6 @@
-// What the map pages share (map.js: projects and sites; live.js: trucks and tracks): DOM
-// building, JSON fetching, the message box, and a Leaflet map with the city's base settings.
+// What the map pages share (map.js: projects and sites; live.js: trucks and tracks; markers.js:
+// work orders and stacking points): DOM building, JSON fetching, the message box, a Leaflet map
+// with the city's base settings, and that map over the bundled district boundaries.
 
 import L from "leaflet";
 
@@ -10,6 +11,18 @@ export function element(tag, { className, text, attributes } = {}, children = []
   for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
   for (const child of children) node.appendChild(child);
   return node;
+}
+
+// A popup's label/value list. Values are text nodes, never markup: names, plates and addresses
+// are typed by people. A row may carry a ready DOM node instead of a value (a link, say).
+export function fieldList(rows) {
+  const list = element("dl", { className: "map-popup-fields" });
+  for (const [label, value, node] of rows) {
+    if ((value === undefined || value === null || value === "") && !node) continue;
+    list.appendChild(element("dt", { text: label }));
+    list.appendChild(node ? element("dd", {}, [node]) : element("dd", { text: value }));
+  }
+  return list;
 }
 
 export async function fetchJson(url, accept = "application/json") {
@@ -51,4 +64,26 @@ export function cityMap(container, config) {
   }
   L.control.scale({ imperial: false }).addTo(map);
   return { map, tileLayer };
+}
+
+// Plain land under everything when there are no tiles; a light wash over tiles.
+const LAND = "#e6e2d3";
+
+// The base of the live and marker maps: optional tiles, then the districts (the land when
+// offline) with their names. Returns the map and the districts' bounds.
+export async function baseMap(container, config) {
+  const { map } = cityMap(container, config);
+  const collection = await fetchJson(config.districtsUrl);
+  const districts = L.geoJSON(collection, {
+    interactive: false,
+    style: { className: "district", color: "#7b8794", weight: 1, fillColor: LAND, fillOpacity: config.tiles.url ? 0.15 : 0.9 },
+  }).addTo(map);
+  for (const feature of collection.features) {
+    const { name, name_en: nameEn, label_point: labelPoint } = feature.properties;
+    if (!labelPoint) continue;
+    const label = element("span", { text: config.showEnglishNames && nameEn ? nameEn : name });
+    L.tooltip({ permanent: true, direction: "center", className: "district-label", interactive: false })
+      .setLatLng([labelPoint[1], labelPoint[0]]).setContent(label).addTo(map);
+  }
+  return { map, bounds: districts.getBounds() };
 }

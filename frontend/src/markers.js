@@ -8,27 +8,9 @@
 import L from "leaflet";
 import "leaflet/dist/leaflet.css";
 import "./map.css";
-import { cityMap, element, fetchJson, messageControl } from "./mapkit.js";
+import { baseMap, element, fetchJson, messageControl } from "./mapkit.js";
 
-const LAND = "#e6e2d3";
 export const PLACE_ZOOM = 15;
-
-export async function baseMap(container, config) {
-  const { map } = cityMap(container, config);
-  const collection = await fetchJson(config.districtsUrl);
-  const districts = L.geoJSON(collection, {
-    interactive: false,
-    style: { className: "district", color: "#7b8794", weight: 1, fillColor: LAND, fillOpacity: config.tiles.url ? 0.15 : 0.9 },
-  }).addTo(map);
-  for (const feature of collection.features) {
-    const { name, name_en: nameEn, label_point: labelPoint } = feature.properties;
-    if (!labelPoint) continue;
-    const label = element("span", { text: config.showEnglishNames && nameEn ? nameEn : name });
-    L.tooltip({ permanent: true, direction: "center", className: "district-label", interactive: false })
-      .setLatLng([labelPoint[1], labelPoint[0]]).setContent(label).addTo(map);
-  }
-  return { map, bounds: districts.getBounds() };
-}
 
 export function dot(colour, className) {
   return L.divIcon({ className: `wo-marker ${className || ""}`, html: `<span style="background:${colour}"></span>`, iconSize: [14, 14] });
@@ -55,17 +37,6 @@ function legendControl(config) {
     return box;
   };
   return control;
-}
-
-// Labels and values a person typed: always text nodes, never markup.
-export function popupFields(rows) {
-  const list = element("dl", { className: "map-popup-fields" });
-  for (const [label, value] of rows) {
-    if (value === undefined || value === null || value === "") continue;
-    list.appendChild(element("dt", { text: label }));
-    list.appendChild(element("dd", { text: value }));
-  }
-  return list;
 }
 
 // Fetch config.dataUrl, whose JSON holds `key` (a list of items with id, lon, lat, mark and a

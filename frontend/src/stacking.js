@@ -3,14 +3,14 @@
 // For browser tests the container carries data-state ("loading", "ready", "error") and
 // data-points (markers drawn); window.wastetrailPoints exposes the map and its markers.
 
-import { element } from "./mapkit.js";
-import { popupFields, showMarkers } from "./markers.js";
+import { element, fieldList } from "./mapkit.js";
+import { showMarkers } from "./markers.js";
 
 // Names and addresses are typed by property managers: text nodes only.
 function pointPopup(point, text) {
   return element("div", { className: "map-popup", attributes: { "data-point-id": String(point.id) } }, [
     element("a", { className: "map-popup-title", text: point.title, attributes: { href: point.url } }),
-    popupFields([[text.code, point.code], [text.status, point.status], [text.fill, point.fill], [text.area, point.area],
+    fieldList([[text.code, point.code], [text.status, point.status], [text.fill, point.fill], [text.area, point.area],
       [text.manager, point.manager], [text.hours, point.hours], [text.address, point.address]]),
     element("a", { className: "map-popup-link", text: text.open, attributes: { href: point.url } }),
   ]);

@@ -10,8 +10,8 @@
 // map adds data-orders (markers drawn) and window.wastetrailOrders exposes the map and markers.
 
 import L from "leaflet";
-import { baseMap, dot, PLACE_ZOOM, popupFields, showMarkers } from "./markers.js";
-import { element } from "./mapkit.js";
+import { baseMap, element, fieldList } from "./mapkit.js";
+import { dot, PLACE_ZOOM, showMarkers } from "./markers.js";
 
 async function showPoint(container, config) {
   const { map } = await baseMap(container, config);
@@ -51,7 +51,7 @@ function orderPopup(order, text) {
   return element("div", { className: "map-popup", attributes: { "data-order-id": String(order.id) } }, [
     element("a", { className: "map-popup-title", text: order.number, attributes: { href: order.url } }),
     element("div", { text: order.title }),
-    popupFields([[text.status, order.status], [text.type, order.type], [text.category, order.category],
+    fieldList([[text.status, order.status], [text.type, order.type], [text.category, order.category],
       [text.unit, order.unit], [text.due, order.due]]),
     element("a", { className: "map-popup-link", text: text.open, attributes: { href: order.url } }),
   ]);

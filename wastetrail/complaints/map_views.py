@@ -13,10 +13,9 @@ from typing import Any
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import F
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import patch_cache_control
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -25,7 +24,7 @@ from wastetrail.accounts.policy import Actor, actor_for
 from wastetrail.complaints import policy, selectors
 from wastetrail.complaints.forms import MapFilterForm
 from wastetrail.complaints.models import OPEN_STATUSES, WorkOrderStatus, WorkOrderType
-from wastetrail.registry.map_views import base_map_config
+from wastetrail.registry.map_views import base_map_config, fresh_json, map_data_view
 
 MAP_LIMIT = 2000
 OVERDUE_COLOUR, WARNED_COLOUR = "#e03131", "#f59f00"
@@ -106,14 +105,7 @@ def map_page(request: HttpRequest) -> HttpResponse:
                                                    "map_config": map_config(query)})
 
 
-@require_GET
+@map_data_view
 def map_data(request: HttpRequest) -> HttpResponse:
-    """A script asks: an anonymous request gets 401 JSON, not the login page."""
-    if not request.user.is_authenticated:
-        return JsonResponse({"detail": _("Log in to see the map.")}, status=401)
-    actor = actor_for(request.user)
-    orders, truncated = open_orders_on_map(actor, _filters(request))
-    response = JsonResponse({"orders": orders, "truncated": truncated, "limit": MAP_LIMIT},
-                            json_dumps_params={"ensure_ascii": False, "separators": (",", ":")})
-    patch_cache_control(response, private=True, no_cache=True)
-    return response
+    orders, truncated = open_orders_on_map(actor_for(request.user), _filters(request))
+    return fresh_json({"orders": orders, "truncated": truncated, "limit": MAP_LIMIT})

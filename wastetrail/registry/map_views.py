@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cache
+from functools import cache, wraps
 from typing import Any
 
 from django.conf import settings
@@ -156,18 +156,36 @@ def base_map_config() -> dict[str, Any]:
     }
 
 
+def map_data_view(view):
+    """For the endpoints a map's script fetches: an anonymous request gets 401 JSON (not a
+    redirect to the login page, which would arrive as HTML where JSON is expected), and only GET."""
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return JsonResponse({"detail": _("Log in to see the map.")}, status=401)
+        return view(request, *args, **kwargs)
+
+    return require_GET(guarded)
+
+
+def fresh_json(payload: dict, content_type: str = "application/json") -> JsonResponse:
+    """Compact JSON with Chinese as it is, never kept by a cache: what a user sees on a map
+    changes with every registration, report and step."""
+    response = JsonResponse(payload, content_type=content_type,
+                            json_dumps_params={"ensure_ascii": False, "separators": (",", ":")})
+    patch_cache_control(response, private=True, no_cache=True)
+    return response
+
+
 @login_required
 @require_GET
 def map_page(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/map.html", {"title": _("Map"), "map_config": map_config()})
 
 
-@require_GET
+@map_data_view
 def map_layer(request: HttpRequest, name: str) -> HttpResponse:
-    """One layer as GeoJSON. A script asks for it, so an anonymous request gets a 401 (not a
-    redirect to the login page, which would arrive as HTML where JSON is expected)."""
-    if not request.user.is_authenticated:
-        return JsonResponse({"detail": _("Log in to see the map.")}, status=401)
+    """One layer as GeoJSON."""
     if name not in LAYER_NAMES:
         raise Http404
     if name == "districts":
@@ -177,8 +195,4 @@ def map_layer(request: HttpRequest, name: str) -> HttpResponse:
         collection = selectors.project_map_features(actor=actor)
     else:
         collection = selectors.site_map_features(actor=actor)
-    response = JsonResponse(collection, content_type=GEOJSON_CONTENT_TYPE,
-                            json_dumps_params={"ensure_ascii": False, "separators": (",", ":")})
-    # What a user sees changes with every registration: always ask the server again.
-    patch_cache_control(response, private=True, no_cache=True)
-    return response
+    return fresh_json(collection, GEOJSON_CONTENT_TYPE)

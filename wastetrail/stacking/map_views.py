@@ -11,15 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from wastetrail.accounts.policy import actor_for
-from wastetrail.registry.map_views import base_map_config
+from wastetrail.registry.map_views import base_map_config, fresh_json, map_data_view
 from wastetrail.stacking import selectors
 from wastetrail.stacking.forms import PointFilterForm
 from wastetrail.stacking.models import PointStatus, StackingPoint
@@ -100,13 +99,8 @@ def map_page(request: HttpRequest) -> HttpResponse:
                                                  "map_config": map_config(query)})
 
 
-@require_GET
+@map_data_view
 def map_data(request: HttpRequest) -> HttpResponse:
-    """A script asks: an anonymous request gets 401 JSON, not the login page."""
-    if not request.user.is_authenticated:
-        return JsonResponse({"detail": _("Log in to see the map.")}, status=401)
     points, truncated = selectors.points_on_map(actor=actor_for(request.user), limit=MAP_LIMIT, **_filters(request))
-    response = JsonResponse({"points": [point_marker(point) for point in points], "truncated": truncated,
-                             "limit": MAP_LIMIT}, json_dumps_params={"ensure_ascii": False, "separators": (",", ":")})
-    patch_cache_control(response, private=True, no_cache=True)
-    return response
+    return fresh_json({"points": [point_marker(point) for point in points], "truncated": truncated,
+                       "limit": MAP_LIMIT})
