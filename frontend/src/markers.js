@@ -39,10 +39,11 @@ function legendControl(config) {
   return control;
 }
 
-// Fetch config.dataUrl, whose JSON holds `key` (a list of items with id, lon, lat, mark and a
-// title) and `truncated`; draw one marker per item; return how many. Each marker's element
-// carries data-<idAttribute> and data-mark for tests and scripts.
-export async function showMarkers(container, config, state, { key, idAttribute, popupOf }) {
+// Fetch config.dataUrl, whose JSON holds `key` (a list of items with id, lon, lat and mark) and
+// `truncated`; draw one marker per item, named by labelOf(item) (its hover text and accessible
+// name); return how many. Each marker's element carries data-<idAttribute> and data-mark for
+// tests and scripts.
+export async function showMarkers(container, config, state, { key, idAttribute, labelOf, popupOf }) {
   const { map, bounds } = await baseMap(container, config);
   state.map = map;
   if (bounds.isValid()) map.fitBounds(bounds, { padding: [20, 20], animate: false });
@@ -58,7 +59,7 @@ export async function showMarkers(container, config, state, { key, idAttribute, 
   const items = data[key];
   const layer = L.featureGroup();
   for (const item of items) {
-    const marker = L.marker([item.lat, item.lon], { icon: dot(colourOf(config, item.mark), `wo-mark-${item.mark}`), title: item.title });
+    const marker = L.marker([item.lat, item.lon], { icon: dot(colourOf(config, item.mark), `wo-mark-${item.mark}`), title: labelOf(item) });
     marker.on("add", () => {
       const node = marker.getElement();
       node.setAttribute(`data-${idAttribute}`, String(item.id));

@@ -22,7 +22,8 @@ if (container && configNode) {
   const config = JSON.parse(configNode.textContent);
   const state = { map: null, markers: [], ready: null };
   window.wastetrailPoints = state;
-  state.ready = showMarkers(container, config, state, { key: "points", idAttribute: "point-id", popupOf: pointPopup })
+  const options = { key: "points", idAttribute: "point-id", labelOf: (point) => point.title, popupOf: pointPopup };
+  state.ready = showMarkers(container, config, state, options)
     .then((shown) => {
       const count = document.querySelector("[data-testid=point-count]");
       if (count) count.textContent = String(shown);

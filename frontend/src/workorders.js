@@ -58,7 +58,9 @@ function orderPopup(order, text) {
 }
 
 async function showOrders(container, config, state) {
-  const shown = await showMarkers(container, config, state, { key: "orders", idAttribute: "order-id", popupOf: orderPopup });
+  const shown = await showMarkers(container, config, state, {
+    key: "orders", idAttribute: "order-id", labelOf: (order) => order.number, popupOf: orderPopup,
+  });
   const count = document.querySelector("[data-testid=order-count]");
   if (count) count.textContent = String(shown);
 }

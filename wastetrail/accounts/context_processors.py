@@ -1,6 +1,8 @@
-"""The top bar of every page, per actor (the memberships are already loaded for most views)."""
+"""The top bar of every page, per actor."""
 
 from __future__ import annotations
+
+from django.utils.functional import SimpleLazyObject
 
 from wastetrail.accounts.home import nav_links
 from wastetrail.accounts.policy import actor_for
@@ -10,4 +12,5 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_links": []}
-    return {"nav_links": nav_links(actor_for(user), request.path)}
+    # Lazy: a template without the top bar (a fragment, a public page) costs no membership query.
+    return {"nav_links": SimpleLazyObject(lambda: nav_links(actor_for(user), request.path))}

@@ -48,13 +48,15 @@ def test_the_top_bar_leads_a_property_manager_to_its_points_and_marks_where_it_i
     log_in(page, live_server, "property_manager")
     page.wait_for_url(live_server.url + reverse("home"))
     bar = page.locator("nav.mainnav")
-    expect(bar.get_by_role("link", name="审批")).to_have_count(0)
+    expect(bar.locator(f'a[href="{reverse("approvals-queue")}"]')).to_have_count(0)
+    expect(bar.locator(f'a[href="{reverse("approvals-list")}"]')).to_have_count(0)
     bar.get_by_role("link", name="堆放点").click()
     page.wait_for_url(live_server.url + reverse("stacking-points-list"))
     expect(bar.locator("a[aria-current=page]")).to_have_text("堆放点")
     page.get_by_test_id("heading-link").click()
     page.wait_for_selector("[data-testid=stacking-map][data-state=ready]")
     expect(page.locator(".wo-marker[data-point-id]")).to_have_count(1)
+    expect(bar.locator("a[aria-current=page]")).to_have_text("堆放点")  # the map lies under the points
 
 
 def test_a_regulator_sees_the_open_work_orders_on_the_map(page, live_server, desk):  # noqa: F811
@@ -66,5 +68,6 @@ def test_a_regulator_sees_the_open_work_orders_on_the_map(page, live_server, des
     markers = page.locator("[data-testid=orders-map] .wo-marker[data-order-id]")
     expect(markers).to_have_count(1)
     expect(page.locator("[data-testid=order-count]")).to_have_text("1")
+    expect(markers.first).to_have_attribute("title", order.number)  # what staff search by
     markers.first.click()
     expect(page.locator(f".map-popup[data-order-id='{order.pk}']")).to_contain_text(order.number)

@@ -95,9 +95,12 @@ def point_list(
 
 def points_on_map(*, actor: Actor, limit: int, **filters: Any) -> tuple[list[StackingPoint], bool]:
     """The points the actor sees (point_list's filters), fullest first, each with
-    ``collection_open`` (a truck has been asked for); at most `limit`, and whether there were more.
+    ``collection_open`` (a truck has been asked for, in a collection the actor may see: a carrier
+    learns nothing of another carrier's job); at most `limit`, and whether there were more.
     One query however many points there are."""
-    open_collection = CollectionRequest.objects.filter(point=OuterRef("pk"), status__in=OPEN_COLLECTION_STATUSES)
+    open_collection = _scoped(
+        CollectionRequest.objects.filter(point=OuterRef("pk"), status__in=OPEN_COLLECTION_STATUSES),
+        policy.collection_visibility(actor))
     rows = list(point_list(actor=actor, **filters).annotate(collection_open=Exists(open_collection))
                 .order_by("-fill_percent", "name", "pk")[:limit + 1])
     return rows[:limit], len(rows) > limit

@@ -6,8 +6,9 @@ from django.urls import path
 from wastetrail.stacking import map_views, views
 
 urlpatterns = [
-    path("stacking/map/", map_views.map_page, name="stacking-map"),
-    path("stacking/map/data.json", map_views.map_data, name="stacking-map-data"),
+    # Under points/: the same points as the list, so the top bar marks "stacking points" current.
+    path("stacking/points/map/", map_views.map_page, name="stacking-map"),
+    path("stacking/points/map/data.json", map_views.map_data, name="stacking-map-data"),
     path("stacking/points/<int:pk>/status/", login_required(views.status_view), name="stacking-points-status"),
     path("stacking/points/<int:pk>/fill/", login_required(views.fill_report_view), name="stacking-points-fill"),
     path("stacking/points/<int:pk>/collect/", login_required(views.collection_request_view),

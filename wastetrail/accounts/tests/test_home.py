@@ -110,6 +110,9 @@ def test_the_page_being_shown_is_marked_current_by_its_longest_address(client, c
     # /manifests/find/ lies under /manifests/ too: only the more precise link is current.
     assert [url for url, current in nav.items() if current] == [reverse("manifests-find")]
     assert nav_of(client, cast.user("site_operator"), "home") == dict.fromkeys(nav, False)
+    # The stacking map lies under the points' address: the points' link is current there.
+    stacking = nav_of(client, cast.user("property_manager"), "stacking-map")
+    assert [url for url, current in stacking.items() if current] == [reverse("stacking-points-list")]
 
 
 def test_the_top_bar_is_rendered_in_the_page_language(client, cast):
@@ -121,4 +124,16 @@ def test_the_top_bar_is_rendered_in_the_page_language(client, cast):
 
 def test_nobody_logged_in_gets_an_empty_top_bar(client):
     response = client.get(reverse("accounts:login"))
-    assert response.context["nav_links"] == []
+    assert list(response.context["nav_links"]) == []
+
+
+def test_a_page_without_the_top_bar_does_not_load_it(client, cast, django_assert_num_queries):
+    from wastetrail.accounts.context_processors import navigation
+
+    user = cast.user("reg_officer")
+    request = client.get(reverse("accounts:login")).wsgi_request
+    request.user = user
+    with django_assert_num_queries(0):  # nothing loaded yet: a template that never walks the bar pays nothing
+        links = navigation(request)["nav_links"]
+    with django_assert_num_queries(1):  # the memberships, when it does
+        assert reverse("map") in {link.url for link in links}

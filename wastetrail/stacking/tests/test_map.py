@@ -10,6 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from wastetrail.accounts.models import User
+from wastetrail.manifests.tests.conftest import _approve
+from wastetrail.permits.models import ApprovalKind
 from wastetrail.stacking import services
 from wastetrail.stacking.models import PointStatus
 from wastetrail.stacking.services import COLLECTION_MIN_FILL
@@ -82,6 +84,22 @@ def test_marks_say_what_each_point_needs(client, cast, stacking, carrier_approva
     assert first["url"] == reverse("stacking-points-detail", args=[first["id"]])
     assert abs(first["lon"] - IN_PENGJIANG[0]) < 1e-6 and first["fill"] == "100 %"
     assert first["hours"] == "07:00–20:00" and first["area"] == stacking.area.name
+
+
+def test_a_carrier_learns_nothing_of_another_carriers_collection(client, cast, stacking, carrier_approval,
+                                                                 make_truck):
+    other_truck = make_truck(company=cast.org("transport_other"))
+    _approve(cast, ApprovalKind.TRANSPORT, "transport_other_admin", cast.org("transport_other"),
+             categories=[carrier_approval[0].categories.get()], vehicles=[other_truck])
+    manager = cast.actor("property_manager")
+    point = make_full(cast, stacking.point)
+    first = services.collection_request_create(actor=manager, point=point, carrier=cast.org("transport"))
+    services.collection_cancel(actor=manager, collection=first, reason="改派")
+    services.collection_request_create(actor=manager, point=point, carrier=cast.org("transport_other"))
+    # The first carrier still sees the point it was once asked to collect from, as a full point.
+    assert marks(data(client, "transport_admin")) == {point.name: "full"}
+    assert marks(data(client, "transport_other_admin")) == {point.name: "collecting"}
+    assert marks(data(client, "property_manager")) == {point.name: "collecting"}
 
 
 def test_the_list_filters_apply(client, cast, stacking):
