@@ -9,10 +9,9 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,7 +22,7 @@ from wastetrail.complaints import config_services, selectors
 from wastetrail.complaints.forms import CategoryForm, RoutingRuleForm
 from wastetrail.complaints.models import RoutingRule, WorkOrderCategory
 from wastetrail.complaints.routing import active_rules, matching_rules
-from wastetrail.core.crud import Column, ResourcePages, resolve_attr
+from wastetrail.core.crud import Column, ResourcePages
 from wastetrail.core.districts import DISTRICT_CHOICES
 from wastetrail.core.errors import NotFound
 
@@ -58,14 +57,11 @@ class ConfigPages(ResourcePages):
     def can_edit(self, actor: Actor, obj: Any) -> bool:
         return config_services.can_configure(actor)
 
-    def urls(self) -> list:
-        stem, slug = self.name.split(":", 1)[1], self.slug
-        return [
-            path(f"{slug}/", login_required(self.list_view), name=f"{stem}-list"),
-            path(f"{slug}/new/", login_required(self.create_view), name=f"{stem}-create"),
-            path(f"{slug}/<int:pk>/", login_required(self.detail_view), name=f"{stem}-detail"),
-            path(f"{slug}/<int:pk>/edit/", login_required(self.edit_view), name=f"{stem}-edit"),
-        ]
+    def url_path(self) -> str:
+        return self.slug
+
+    def url_name_stem(self) -> str:
+        return self.name.split(":", 1)[1]  # complaints/urls.py adds the namespace
 
 
 def routing_matrix() -> dict[str, Any]:
@@ -114,14 +110,10 @@ class RoutingRulePages(ConfigPages):
     def detail_context(self, actor: Actor, obj: RoutingRule) -> dict:
         return {"extra_templates": ["complaints/routing_rule_delete.html"]}
 
-    def list_view(self, request: HttpRequest) -> HttpResponse:
-        # The generic list, plus what the table means for every district and category.
-        actor = actor_for(request.user)
-        page = Paginator(self.select_list(actor, {}), self.page_size).get_page(request.GET.get("page"))
-        rows = [(obj, [(col, resolve_attr(obj, col.value)) for col in self.columns]) for obj in page]
-        context = self._base(request, actor) | {"page": page, "rows": rows, "columns": self.columns,
-                                                "query": "", "matrix": routing_matrix()}
-        return render(request, "complaints/routing_list.html", context)
+    list_template = "complaints/routing_list.html"
+
+    def list_context(self, request: HttpRequest, actor: Actor) -> dict:
+        return {"matrix": routing_matrix()}  # what the table means for every district and category
 
     def urls(self) -> list:
         return [*super().urls(),

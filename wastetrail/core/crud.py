@@ -64,6 +64,7 @@ class ResourcePages(ABC):
     detail_fields: ClassVar[list[Column]]
     page_size: ClassVar[int] = 25
     filter_form_class: ClassVar[type[forms.Form] | None] = None
+    list_template: ClassVar[str] = "crud/list.html"
 
     # --- hooks ------------------------------------------------------------------------------
     @abstractmethod
@@ -95,9 +96,10 @@ class ResourcePages(ABC):
     def detail_context(self, actor: Actor, obj: models.Model) -> dict:
         return {}
 
-    def heading_links(self, request: HttpRequest) -> list[tuple[str, str]]:
-        """(label, address) pairs beside the list's heading, e.g. the same list on a map."""
-        return []
+    def list_context(self, request: HttpRequest, actor: Actor) -> dict:
+        """More for the list page: ``heading_links`` ((label, address) pairs beside the heading,
+        e.g. the same list on a map), or what a ``list_template`` extending crud/list.html shows."""
+        return {}
 
     # --- views ------------------------------------------------------------------------------
     def _base(self, request: HttpRequest, actor: Actor) -> dict:
@@ -125,9 +127,8 @@ class ResourcePages(ABC):
         context = self._base(request, actor) | {
             "page": page, "rows": rows, "columns": self.columns, "filter_form": filter_form,
             "query": request.GET.copy().urlencode() if request.GET else "",
-            "heading_links": self.heading_links(request),
-        }
-        return render(request, "crud/list.html", context)
+        } | self.list_context(request, actor)
+        return render(request, self.list_template, context)
 
     def detail_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         actor = actor_for(request.user)
@@ -177,11 +178,20 @@ class ResourcePages(ABC):
             raise PermissionDenied
         return self._form_view(request, obj)
 
+    def url_path(self) -> str:
+        """Where the pages live below the URLconf that includes them."""
+        return self.name
+
+    def url_name_stem(self) -> str:
+        """The URL names are <stem>-list, -create, -detail and -edit (inside the including
+        URLconf's namespace, if it has one: ``name`` then carries it, e.g. "complaints:...")."""
+        return self.name
+
     def urls(self) -> list:
-        n = self.name
+        p, n = self.url_path(), self.url_name_stem()
         return [
-            path(f"{n}/", login_required(self.list_view), name=f"{n}-list"),
-            path(f"{n}/new/", login_required(self.create_view), name=f"{n}-create"),
-            path(f"{n}/<int:pk>/", login_required(self.detail_view), name=f"{n}-detail"),
-            path(f"{n}/<int:pk>/edit/", login_required(self.edit_view), name=f"{n}-edit"),
+            path(f"{p}/", login_required(self.list_view), name=f"{n}-list"),
+            path(f"{p}/new/", login_required(self.create_view), name=f"{n}-create"),
+            path(f"{p}/<int:pk>/", login_required(self.detail_view), name=f"{n}-detail"),
+            path(f"{p}/<int:pk>/edit/", login_required(self.edit_view), name=f"{n}-edit"),
         ]

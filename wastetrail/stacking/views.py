@@ -9,11 +9,10 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -42,14 +41,8 @@ class StackingPages(ResourcePages):
 
     slug = ""
 
-    def urls(self) -> list:
-        n, s = self.name, f"stacking/{self.slug}"
-        return [
-            path(f"{s}/", login_required(self.list_view), name=f"{n}-list"),
-            path(f"{s}/new/", login_required(self.create_view), name=f"{n}-create"),
-            path(f"{s}/<int:pk>/", login_required(self.detail_view), name=f"{n}-detail"),
-            path(f"{s}/<int:pk>/edit/", login_required(self.edit_view), name=f"{n}-edit"),
-        ]
+    def url_path(self) -> str:
+        return f"stacking/{self.slug}"
 
     def form_kwargs(self, actor: Actor, obj: Any) -> dict:
         return {"actor": actor}
@@ -144,10 +137,11 @@ class PointPages(StackingPages):
     def get(self, actor: Actor, pk: int) -> StackingPoint:
         return selectors.point_get(actor=actor, pk=pk)
 
-    def heading_links(self, request: HttpRequest) -> list[tuple[str, str]]:
+    def list_context(self, request: HttpRequest, actor: Actor) -> dict:
         query = request.GET.copy()
         query.pop("page", None)
-        return [(_("On the map"), reverse("stacking-map") + (f"?{query.urlencode()}" if query else ""))]
+        on_the_map = reverse("stacking-map") + (f"?{query.urlencode()}" if query else "")
+        return {"heading_links": [(_("On the map"), on_the_map)]}
 
     def create(self, actor: Actor, data: dict) -> StackingPoint:
         return services.point_create(actor=actor, **data)
